@@ -1,0 +1,30 @@
+"""lumacodec: a learned lossy image codec that sends luminance only.
+
+The encoder keeps CIELAB L (downsampled, AV1-coded) and an optional tiny chroma hint; the
+decoder brings back resolution with a super-resolution network and colour with a
+colorization network.
+
+>>> import lumacodec
+>>> data = lumacodec.encode(image, quality=5)          # doctest: +SKIP
+>>> picture = lumacodec.decode(data)                    # doctest: +SKIP
+"""
+
+from ._version import __version__
+from .api import decode_file, encode_file, info
+from .decoder import decode
+from .encoder import encode
+from .errors import LumacodecError
+from .presets import DEFAULT_QUALITY, QUALITIES, Preset
+
+__all__ = [
+    "DEFAULT_QUALITY",
+    "LumacodecError",
+    "Preset",
+    "QUALITIES",
+    "__version__",
+    "decode",
+    "decode_file",
+    "encode",
+    "encode_file",
+    "info",
+]

@@ -1,0 +1,101 @@
+"""Greyscale AVIF through Pillow, and the compact form of it that a stream stores.
+
+An AVIF file from Pillow is ~270 bytes of ISOBMFF boxes (``ftyp`` + ``meta``) around the AV1
+payload, and those boxes are the same for every 8-bit greyscale image except for the width,
+the height, three bytes of the ``av1C`` configuration and the payload's length.  The stream
+keeps only those three bytes and the payload (``codec`` AV1, see docs/format.md); the decoder
+rebuilds the canonical boxes with :func:`wrap` before handing the file to libavif.
+
+The encoder checks that the rebuilt file is byte-identical to what libavif wrote; if a future
+libavif writes other boxes, the whole file is stored instead (codec AVIF), so a stream never
+depends on a guess.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+from PIL import Image
+
+from .errors import LumacodecError
+
+#: Pillow's AVIF encoder speed (0 slowest/best .. 10 fastest) per encoder effort level.
+SPEED_FOR_EFFORT = {0: 8, 1: 6, 2: 4}
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def _full_box(kind: bytes, version: int, flags: int, body: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", (version << 24) | flags) + body)
+
+
+def _meta(width: int, height: int, av1c: bytes, payload_len: int) -> bytes:
+    """The ``meta`` box for one 8-bit monochrome AV1 image item (item 1) stored in ``mdat``."""
+    hdlr = _full_box(b"hdlr", 0, 0, b"\0" * 4 + b"pict" + b"\0" * 12 + b"\0")
+    pitm = _full_box(b"pitm", 0, 0, struct.pack(">H", 1))
+    infe = _full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + b"av01" + b"Color\0")
+    iinf = _full_box(b"iinf", 0, 0, struct.pack(">H", 1) + infe)
+    ispe = _full_box(b"ispe", 0, 0, struct.pack(">II", width, height))
+    pixi = _full_box(b"pixi", 0, 0, bytes([1, 8]))
+    av1c_box = _box(b"av1C", b"\x81" + av1c)
+    colr = _box(b"colr", b"nclx" + struct.pack(">HHHB", 1, 13, 6, 0x80))
+    ipco = _box(b"ipco", ispe + pixi + av1c_box + colr)
+    ipma = _full_box(b"ipma", 0, 0, struct.pack(">IHB", 1, 1, 4) + bytes([0x01, 0x02, 0x83, 0x04]))
+    iprp = _box(b"iprp", ipco + ipma)
+
+    def assemble(offset: int) -> bytes:
+        iloc_body = bytes([0x44, 0x00]) + struct.pack(">HHHHII", 1, 1, 0, 1, offset, payload_len)
+        iloc = _full_box(b"iloc", 0, 0, iloc_body)
+        return _full_box(b"meta", 0, 0, hdlr + pitm + iloc + iinf + iprp)
+
+    ftyp_len = 28
+    meta_len = len(assemble(0))
+    return assemble(ftyp_len + meta_len + 8)
+
+
+def wrap(payload: bytes, width: int, height: int, av1c: bytes) -> bytes:
+    """Rebuild the canonical AVIF file around an AV1 payload (the inverse of :func:`strip`)."""
+    ftyp = _box(b"ftyp", b"avif" + b"\0\0\0\0" + b"avifmif1miaf")
+    return ftyp + _meta(width, height, av1c, len(payload)) + _box(b"mdat", payload)
+
+
+def strip(avif: bytes, width: int, height: int) -> tuple[bytes, bytes] | None:
+    """Split an AVIF file into (3 bytes of av1C, AV1 payload) if :func:`wrap` rebuilds it exactly."""
+    marker = avif.find(b"av1C")
+    mdat = avif.find(b"mdat")
+    if marker < 0 or mdat < 0:
+        return None
+    av1c = avif[marker + 5 : marker + 8]
+    payload = avif[mdat + 4 :]
+    if wrap(payload, width, height, av1c) != avif:
+        return None
+    return av1c, payload
+
+
+def encode_grey(plane: np.ndarray, quality: int, effort: int = 1) -> bytes:
+    """Encode an HxW uint8 plane as a greyscale (monochrome 8-bit) AVIF file."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(plane), "L").save(
+        buf, "AVIF", quality=int(quality), speed=SPEED_FOR_EFFORT[effort]
+    )
+    return buf.getvalue()
+
+
+def decode_grey(avif: bytes, height: int, width: int) -> np.ndarray:
+    """Decode a greyscale AVIF file to an HxW uint8 plane of the size the stream promised."""
+    try:
+        with Image.open(io.BytesIO(avif), formats=["AVIF"]) as im:
+            im.load()
+            plane = np.asarray(im.convert("L"))
+    except Exception as exc:  # libavif reports damage through several exception types
+        raise LumacodecError(f"corrupt AV1 base layer: {exc}") from None
+    if plane.shape != (height, width):
+        raise LumacodecError(
+            f"corrupt AV1 base layer: decoded {plane.shape[1]}x{plane.shape[0]}, "
+            f"stream says {width}x{height}"
+        )
+    return plane

@@ -1,0 +1,149 @@
+"""Decoder: a ``.lmc`` stream back to pixels.
+
+::
+
+    bytes → parse + CRCs → base plane ─→ L_low ─→ SR ×scale (network) ──→ L ─┐
+                          hint plane ─→ a|b ─→ bicubic ─→ colorizer(L, hint) ─→ a,b ─→ Lab → RGB
+
+With ``enhance=False`` both networks are replaced by their classical counterparts (bicubic L,
+bicubic hint or grey): the honest baseline the networks must beat.  Everything that decides
+how bits are read happens before any network runs, so the structure of the output never
+depends on floating-point results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from . import weights
+from .baselayer import LOSSLESS_QUALITY, decode_plane
+from .color import AB_OFFSET, L_to_grey_u8, lab_to_rgb_u8, u8_to_L
+from .container import NETWORK_ID_BYTES, Header, parse
+from .errors import LumacodecError
+from .hints import decode_hint, upsample_hint
+from .networks.colorizer import Colorizer
+from .resample import reduced_size, upsample
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` picks CUDA when available, else the CPU; an unavailable CUDA is an error."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise LumacodecError(f"unknown device {device!r} (use 'cpu' or 'cuda')") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise LumacodecError("device 'cuda' requested but no CUDA GPU is available")
+    if dev.type not in ("cpu", "cuda"):
+        raise LumacodecError(f"unsupported device {device!r} (use 'cpu' or 'cuda')")
+    return dev
+
+
+def _networks_for(header: Header, networks: weights.NetworkSet | None) -> weights.NetworkSet:
+    nets = networks if networks is not None else weights.bundled()
+    if header.network_id != bytes(NETWORK_ID_BYTES) and header.network_id != nets.id:
+        raise LumacodecError(
+            f"this stream needs network set {header.network_id.hex()}, but this lumacodec has "
+            f"{nets.id.hex()}; install the matching lumacodec or decode with enhance=False"
+        )
+    return nets
+
+
+def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+    return t.to(device).unsqueeze(0).unsqueeze(0) if t.ndim == 2 else t.to(device).unsqueeze(0)
+
+
+def super_resolve(
+    L_low: np.ndarray, scale: int, base_quality: int, size: tuple[int, int],
+    nets: weights.NetworkSet, device: torch.device,
+) -> np.ndarray:
+    """L (H, W) from the decoded low-resolution L with the SR network of ``scale``."""
+    q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
+    net = nets.sr[scale]
+    with torch.inference_mode():
+        x = _to_device(L_low / 100.0, device)
+        y = net(x, torch.tensor([q], device=device))
+    return y[0, 0, : size[0], : size[1]].float().cpu().numpy() * 100.0
+
+
+def colorize(
+    L: np.ndarray, hint_ab: np.ndarray | None, factor: int,
+    nets: weights.NetworkSet, device: torch.device,
+) -> np.ndarray:
+    """a/b (2, H, W) from full-resolution L and the bicubic hint (None: colour from L alone)."""
+    height, width = L.shape
+    m = Colorizer.MULTIPLE
+    ph, pw = (-height) % m, (-width) % m
+    with torch.inference_mode():
+        Lt = _to_device(L / 100.0, device)
+        ht = (
+            _to_device(hint_ab / AB_OFFSET, device)
+            if hint_ab is not None
+            else torch.zeros((1, 2, height, width), device=device)
+        )
+        if ph or pw:
+            Lt = F.pad(Lt, (0, pw, 0, ph), mode="replicate")
+            ht = F.pad(ht, (0, pw, 0, ph), mode="replicate")
+        ab = nets.colorizer(Lt, ht, [factor if hint_ab is not None else 0])
+    return ab[0, :, :height, :width].float().cpu().numpy() * AB_OFFSET
+
+
+def decode(
+    data: bytes,
+    *,
+    enhance: bool = True,
+    device: str | torch.device | None = None,
+    networks: weights.NetworkSet | None = None,
+    max_pixels: int | None = None,
+) -> Image.Image:
+    """Decode a lumacodec stream to a PIL image ("RGB", or "L" for a greyscale source).
+
+    Parameters
+    ----------
+    data
+        The whole stream.
+    enhance
+        Run the networks (default).  ``False`` gives the classical reconstruction.
+    device
+        ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when available).
+    networks
+        A :class:`lumacodec.weights.NetworkSet` to run instead of the bundled one.
+    max_pixels
+        Refuse streams whose header declares more pixels (default
+        :data:`lumacodec.container.MAX_IMAGE_PIXELS`).
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise LumacodecError(f"expected bytes, got {type(data).__name__}")
+    stream = parse(bytes(data), max_pixels)
+    h = stream.header
+    size = (h.height, h.width)
+    L_low = u8_to_L(decode_plane(stream.base, *reduced_size(h.height, h.width, h.scale)))
+    hint_small = (
+        decode_hint(stream.hint, h.height, h.width, h.hint_factor) if stream.hint is not None else None
+    )
+    hint_ab = upsample_hint(hint_small, h.hint_factor, size) if hint_small is not None else None
+
+    if enhance:
+        dev = resolve_device(device)
+        nets = _networks_for(h, networks).to(dev)
+        if h.scale > 1:
+            L = super_resolve(L_low, h.scale, h.base_quality, size, nets, dev)
+        else:
+            L = L_low
+        L = np.clip(L, 0.0, 100.0)
+        if not h.source_mode.is_colour:
+            return Image.fromarray(L_to_grey_u8(L), "L")
+        ab = colorize(L, hint_ab, h.hint_factor, nets, dev)
+    else:
+        L = np.clip(upsample(L_low, h.scale, size), 0.0, 100.0)
+        if not h.source_mode.is_colour:
+            return Image.fromarray(L_to_grey_u8(L), "L")
+        ab = hint_ab if hint_ab is not None else np.zeros((2, *size), np.float32)
+
+    lab = np.stack([L, ab[0], ab[1]], axis=-1)
+    return Image.fromarray(lab_to_rgb_u8(lab), "RGB")

@@ -1,0 +1,78 @@
+"""Reading images and streams from disk and writing outputs atomically.
+
+An output is written to a temporary file in the destination folder and renamed over the
+target only once complete, so a failed or interrupted run never leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+from PIL import Image
+
+from .errors import LumacodecError
+
+PathLike = str | os.PathLike
+
+
+def read_bytes(path: PathLike) -> bytes:
+    """The bytes of ``path``, with a one-line error for a missing or unreadable file."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise LumacodecError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise LumacodecError(f"is a directory, not a file: {path}") from None
+    except OSError as exc:
+        raise LumacodecError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def read_image(path: PathLike) -> Image.Image:
+    """Open and fully load an image file with Pillow (its decompression-bomb guard included)."""
+    data = read_bytes(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+            im.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise LumacodecError(f"{path}: {exc}") from None
+    except Exception as exc:  # Pillow raises many types for damaged or unknown files
+        raise LumacodecError(f"{path} is not a readable image ({type(exc).__name__}: {exc})") from None
+    return im
+
+
+def atomic_write(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise LumacodecError(f"output folder does not exist: {directory}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise LumacodecError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
+
+
+def save_image(image: Image.Image, path: PathLike) -> None:
+    """Save ``image`` in the format its extension names (PNG, JPEG, ...), atomically."""
+    ext = Path(path).suffix.lower()
+    fmt = Image.registered_extensions().get(ext)
+    if fmt is None:
+        raise LumacodecError(f"unknown image format for output {path} (use e.g. .png)")
+    buf = io.BytesIO()
+    try:
+        image.save(buf, format=fmt)
+    except (OSError, ValueError, KeyError) as exc:
+        raise LumacodecError(f"cannot save as {fmt}: {exc}") from None
+    atomic_write(path, buf.getvalue())

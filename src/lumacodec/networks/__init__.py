@@ -1,0 +1,47 @@
+"""The decoder's networks, and how they are saved and rebuilt from safetensors files.
+
+A weights file names its architecture and configuration in its safetensors metadata
+(``{"arch": "sr", "config": "{...}"}``), so loading rebuilds exactly the network the tensors
+were trained for; no pickle is ever read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ..errors import LumacodecError
+from .colorizer import Colorizer
+from .sr import SuperResolution
+
+#: Stable architecture names, as written in weights files' metadata.
+ARCHITECTURES: dict[str, type[torch.nn.Module]] = {"sr": SuperResolution, "colorizer": Colorizer}
+
+
+def save_network(net: torch.nn.Module, path: str | Path, **extra: str) -> None:
+    """Write ``net``'s weights and its architecture/config to a safetensors file."""
+    arch = next(name for name, cls in ARCHITECTURES.items() if isinstance(net, cls))
+    metadata = {"arch": arch, "config": json.dumps(net.config), **extra}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    save_file(tensors, str(path), metadata=metadata)
+
+
+def load_network(path: str | Path) -> torch.nn.Module:
+    """Rebuild a network from a file written by :func:`save_network` (eval mode, on the CPU)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+        cls = ARCHITECTURES[meta["arch"]]
+        net = cls(**json.loads(meta["config"]))
+        net.load_state_dict(state, strict=True)
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        raise LumacodecError(f"cannot load network weights {path}: {exc}") from None
+    return net.eval()
+
+
+__all__ = ["ARCHITECTURES", "Colorizer", "SuperResolution", "load_network", "save_network"]

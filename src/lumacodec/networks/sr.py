@@ -1,0 +1,57 @@
+"""Super-resolution of the decoded L plane: an EDSR-style residual network.
+
+::
+
+    L_low (N,1,h,w) ─┬─ [L_low, quality map] → conv → n × ResBlock → conv ─(+)─→ conv → pixel shuffle ×s ─(+)→ L (N,1,sh,sw)
+                     └────────────────────────── bicubic ×s ──────────────────────────────────────────────┘
+
+As EDSR (Lim et al., CVPRW 2017): no batch norm, residual blocks with a residual scale, a
+sub-pixel (pixel shuffle) upsampler (Shi et al., CVPR 2016) and a global bicubic skip, so the
+network only learns what bicubic misses.  It restores a *coded* plane, not a clean one, so it
+is told the base layer's quality (a constant input channel, ``quality / 100``) and trained on
+planes coded at the qualities the presets use.  Input and output are L / 100 (in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..resample import upsample_tensor
+
+
+class ResBlock(nn.Module):
+    def __init__(self, channels: int, res_scale: float = 1.0) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.res_scale = res_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.res_scale * self.conv2(torch.relu(self.conv1(x)))
+
+
+class SuperResolution(nn.Module):
+    """×2 or ×4 super-resolution of L conditioned on the base layer's quality."""
+
+    def __init__(self, scale: int = 2, channels: int = 32, blocks: int = 6) -> None:
+        super().__init__()
+        if scale not in (2, 4):
+            raise ValueError("scale must be 2 or 4")
+        self.config = {"scale": scale, "channels": channels, "blocks": blocks}
+        self.scale = scale
+        self.head = nn.Conv2d(2, channels, 3, padding=1)
+        self.body = nn.Sequential(
+            *[ResBlock(channels, res_scale=0.2) for _ in range(blocks)],
+            nn.Conv2d(channels, channels, 3, padding=1),
+        )
+        self.tail = nn.Sequential(
+            nn.Conv2d(channels, scale * scale, 3, padding=1), nn.PixelShuffle(scale)
+        )
+
+    def forward(self, L_low: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        """``L_low`` (N,1,h,w) in [0, 1]; ``quality`` (N,) in [0, 1]; returns (N,1,sh,sw)."""
+        qmap = quality.view(-1, 1, 1, 1).to(L_low.dtype).expand_as(L_low)
+        x = self.head(torch.cat([L_low - 0.5, qmap], dim=1))
+        x = x + self.body(x)
+        return upsample_tensor(L_low, self.scale) + self.tail(x)

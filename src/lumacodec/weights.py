@@ -1,0 +1,106 @@
+"""The bundled network set: weight files, their manifest, and the set's identity.
+
+``weights/manifest.json`` records, for each network, the file, its sha256 and how it was
+made (command, data, steps, wall time, validation metrics).  The *network id* that every
+stream carries is the first 8 bytes of the sha256 of the sorted ``name:sha256`` lines of the
+set, so a stream names exactly the weights that its decoder must run, and a retrained set is a
+different id.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .container import NETWORK_ID_BYTES
+from .errors import LumacodecError
+from .networks import Colorizer, SuperResolution, load_network
+
+BUNDLED_DIR = Path(__file__).with_name("weights")
+MANIFEST = "manifest.json"
+#: The networks a complete set holds, by manifest name.
+NETWORK_NAMES = ("sr_x2", "sr_x4", "colorizer")
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def network_id(digests: dict[str, str]) -> bytes:
+    """The 8-byte identity of a set of networks given ``{name: sha256 hex}``."""
+    lines = "".join(f"{name}:{digests[name]}\n" for name in sorted(digests))
+    return hashlib.sha256(lines.encode()).digest()[:NETWORK_ID_BYTES]
+
+
+@dataclass
+class NetworkSet:
+    """The networks one decoder runs: SR per scale and the colorizer, plus their identity."""
+
+    sr: dict[int, SuperResolution]
+    colorizer: Colorizer
+    id: bytes
+
+    def to(self, device: torch.device) -> NetworkSet:
+        return NetworkSet(
+            {s: n.to(device) for s, n in self.sr.items()}, self.colorizer.to(device), self.id
+        )
+
+
+def read_manifest(directory: Path = BUNDLED_DIR) -> dict[str, Any]:
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        return {"networks": {}}
+    return json.loads(path.read_text())
+
+
+def write_manifest_entry(name: str, weights_file: Path, directory: Path = BUNDLED_DIR, **info: Any) -> None:
+    """Record (or replace) one network's entry: file name, sha256 and ``info`` (command, data,
+    steps, wall_time_s, validation, ...).  Training calls this when it exports weights."""
+    manifest = read_manifest(directory)
+    manifest["networks"][name] = {
+        "file": Path(weights_file).name,
+        "sha256": file_sha256(Path(weights_file)),
+        **info,
+    }
+    digests = {n: e["sha256"] for n, e in manifest["networks"].items()}
+    manifest["network_id"] = network_id(digests).hex()
+    (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
+    """Load and verify every network of the set in ``directory`` (sha256 against the manifest)."""
+    entries = read_manifest(directory)["networks"]
+    missing = [n for n in NETWORK_NAMES if n not in entries]
+    if missing:
+        raise LumacodecError(
+            f"network weights missing from {directory}: {', '.join(missing)} "
+            "(decode with enhance=False for the classical reconstruction)"
+        )
+    nets = {}
+    for name in NETWORK_NAMES:
+        path = Path(directory) / entries[name]["file"]
+        if not path.exists() or file_sha256(path) != entries[name]["sha256"]:
+            raise LumacodecError(f"network weights {path} are missing or do not match the manifest")
+        nets[name] = load_network(path)
+    digests = {n: entries[n]["sha256"] for n in NETWORK_NAMES}
+    return NetworkSet({2: nets["sr_x2"], 4: nets["sr_x4"]}, nets["colorizer"], network_id(digests))
+
+
+@functools.lru_cache(maxsize=1)
+def bundled() -> NetworkSet:
+    """The network set shipped in the package (loaded once per process)."""
+    return load_network_set(BUNDLED_DIR)
+
+
+def bundled_id() -> bytes:
+    """The id new streams carry: the bundled set's, or zeros if the package ships none."""
+    entries = read_manifest(BUNDLED_DIR)["networks"]
+    if not all(n in entries for n in NETWORK_NAMES):
+        return bytes(NETWORK_ID_BYTES)
+    return network_id({n: entries[n]["sha256"] for n in NETWORK_NAMES})
