@@ -9,10 +9,12 @@ colorization network.
 >>> picture = lumacodec.decode(data)                    # doctest: +SKIP
 """
 
+from . import pillow_plugin  # noqa: E402,F401  (registers .lmc with Pillow)
 from ._version import __version__
 from .api import decode_file, encode_file, info
 from .decoder import decode
 from .encoder import encode
+from .enhance import enhance
 from .errors import LumacodecError
 from .presets import DEFAULT_QUALITY, QUALITIES, Preset
 
@@ -26,5 +28,6 @@ __all__ = [
     "decode_file",
     "encode",
     "encode_file",
+    "enhance",
     "info",
 ]

@@ -12,15 +12,18 @@ from .files import PathLike, atomic_write, read_bytes, read_image, save_image
 from .presets import Preset
 
 
-def encode_file(src: PathLike, dst: PathLike, quality: int | Preset = 5, *, hints: bool = True,
-                effort: int = 1) -> int:
+def encode_file(
+    src: PathLike, dst: PathLike, quality: int | Preset = 5, *, hints: bool = True, effort: int = 1
+) -> int:
     """Encode the image file ``src`` into the stream file ``dst``; returns the stream's size."""
     data = encode(read_image(src), quality, hints=hints, effort=effort)
     atomic_write(dst, data)
     return len(data)
 
 
-def decode_file(src: PathLike, dst: PathLike, *, enhance: bool = True, device: str | None = None) -> None:
+def decode_file(
+    src: PathLike, dst: PathLike, *, enhance: bool = True, device: str | None = None
+) -> None:
     """Decode the stream file ``src`` into an image file ``dst`` (format from its extension)."""
     save_image(decode(read_bytes(src), enhance=enhance, device=device), dst)
 
@@ -44,7 +47,9 @@ def info(data: bytes) -> dict[str, Any]:
         "source_mode": h.source_mode.name,
         "alpha_dropped": h.source_mode.alpha_dropped,
         "scale": h.scale,
-        "base_codec": Codec(stream.base[0]).name if stream.base[0] in iter(Codec) else stream.base[0],
+        "base_codec": Codec(stream.base[0]).name
+        if stream.base[0] in iter(Codec)
+        else stream.base[0],
         "base_quality": "lossless" if h.base_quality == LOSSLESS_QUALITY else h.base_quality,
         "hint_factor": h.hint_factor,
         "hint_quality": h.hint_quality,

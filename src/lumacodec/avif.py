@@ -64,7 +64,7 @@ def wrap(payload: bytes, width: int, height: int, av1c: bytes) -> bytes:
 
 
 def strip(avif: bytes, width: int, height: int) -> tuple[bytes, bytes] | None:
-    """Split an AVIF file into (3 bytes of av1C, AV1 payload) if :func:`wrap` rebuilds it exactly."""
+    """Split an AVIF file into (av1C bytes 1–3, AV1 payload) if :func:`wrap` rebuilds it exactly."""
     marker = avif.find(b"av1C")
     mdat = avif.find(b"mdat")
     if marker < 0 or mdat < 0:

@@ -165,7 +165,7 @@ def parse_header(data: bytes, max_pixels: int | None = None) -> tuple[Header, in
         raise LumacodecError("truncated stream: header is cut off")
     if data[4] != VERSION:
         raise LumacodecError(
-            f"unsupported lumacodec format version {data[4]} (this lumacodec reads version {VERSION})"
+            f"unsupported lumacodec format version {data[4]} (this lumacodec reads {VERSION})"
         )
     width, pos = _read_uleb128(data, 5, "width")
     height, pos = _read_uleb128(data, pos, "height")

@@ -59,8 +59,12 @@ def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def super_resolve(
-    L_low: np.ndarray, scale: int, base_quality: int, size: tuple[int, int],
-    nets: weights.NetworkSet, device: torch.device,
+    L_low: np.ndarray,
+    scale: int,
+    base_quality: int,
+    size: tuple[int, int],
+    nets: weights.NetworkSet,
+    device: torch.device,
 ) -> np.ndarray:
     """L (H, W) from the decoded low-resolution L with the SR network of ``scale``."""
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
@@ -72,8 +76,11 @@ def super_resolve(
 
 
 def colorize(
-    L: np.ndarray, hint_ab: np.ndarray | None, factor: int,
-    nets: weights.NetworkSet, device: torch.device,
+    L: np.ndarray,
+    hint_ab: np.ndarray | None,
+    factor: int,
+    nets: weights.NetworkSet,
+    device: torch.device,
 ) -> np.ndarray:
     """a/b (2, H, W) from full-resolution L and the bicubic hint (None: colour from L alone)."""
     height, width = L.shape
@@ -124,7 +131,9 @@ def decode(
     size = (h.height, h.width)
     L_low = u8_to_L(decode_plane(stream.base, *reduced_size(h.height, h.width, h.scale)))
     hint_small = (
-        decode_hint(stream.hint, h.height, h.width, h.hint_factor) if stream.hint is not None else None
+        decode_hint(stream.hint, h.height, h.width, h.hint_factor)
+        if stream.hint is not None
+        else None
     )
     hint_ab = upsample_hint(hint_small, h.hint_factor, size) if hint_small is not None else None
 

@@ -36,7 +36,9 @@ def resolve_preset(quality: int | Preset) -> Preset:
     return QUALITIES[int(quality) - 1]
 
 
-def encode(image: ImageLike, quality: int | Preset = 5, *, hints: bool = True, effort: int = 1) -> bytes:
+def encode(
+    image: ImageLike, quality: int | Preset = 5, *, hints: bool = True, effort: int = 1
+) -> bytes:
     """Encode an image into a lumacodec stream.
 
     Parameters

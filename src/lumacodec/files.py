@@ -42,7 +42,9 @@ def read_image(path: PathLike) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise LumacodecError(f"{path}: {exc}") from None
     except Exception as exc:  # Pillow raises many types for damaged or unknown files
-        raise LumacodecError(f"{path} is not a readable image ({type(exc).__name__}: {exc})") from None
+        raise LumacodecError(
+            f"{path} is not a readable image ({type(exc).__name__}: {exc})"
+        ) from None
     return im
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 from PIL import Image
 
 from .container import SourceMode
 from .errors import LumacodecError
 
-ImageLike = Union[Image.Image, np.ndarray]
+ImageLike = Image.Image | np.ndarray
 
 
 def to_pixels(image: ImageLike) -> tuple[np.ndarray, SourceMode]:

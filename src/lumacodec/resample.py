@@ -44,7 +44,9 @@ def downsample(plane: np.ndarray, factor: int) -> np.ndarray:
     return out.reshape(*lead, *out.shape[-2:]).numpy()
 
 
-def upsample_tensor(t: torch.Tensor, factor: int, size: tuple[int, int] | None = None) -> torch.Tensor:
+def upsample_tensor(
+    t: torch.Tensor, factor: int, size: tuple[int, int] | None = None
+) -> torch.Tensor:
     """Bicubic upsampling of an (N, C, h, w) tensor by ``factor``, cropped to ``size``."""
     if factor == 1:
         out = t

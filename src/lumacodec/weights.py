@@ -59,7 +59,9 @@ def read_manifest(directory: Path = BUNDLED_DIR) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def write_manifest_entry(name: str, weights_file: Path, directory: Path = BUNDLED_DIR, **info: Any) -> None:
+def write_manifest_entry(
+    name: str, weights_file: Path, directory: Path = BUNDLED_DIR, **info: Any
+) -> None:
     """Record (or replace) one network's entry: file name, sha256 and ``info`` (command, data,
     steps, wall_time_s, validation, ...).  Training calls this when it exports weights."""
     manifest = read_manifest(directory)

@@ -66,7 +66,10 @@ class Colorizer(nn.Module):
     def forward(self, L: torch.Tensor, hint_ab: torch.Tensor, factors: list[int]) -> torch.Tensor:
         """``factors``: the hint factor f of each image of the batch, 0 where it has no hint."""
         detail = torch.cat(
-            [L[i : i + 1] - lowpass(L[i : i + 1], f or NO_HINT_LOWPASS) for i, f in enumerate(factors)]
+            [
+                L[i : i + 1] - lowpass(L[i : i + 1], f or NO_HINT_LOWPASS)
+                for i, f in enumerate(factors)
+            ]
         )
         density = torch.tensor([density_of(f) for f in factors], dtype=L.dtype, device=L.device)
         dmap = density.view(-1, 1, 1, 1).expand_as(L)

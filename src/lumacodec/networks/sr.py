@@ -2,8 +2,8 @@
 
 ::
 
-    L_low (N,1,h,w) ─┬─ [L_low, quality map] → conv → n × ResBlock → conv ─(+)─→ conv → pixel shuffle ×s ─(+)→ L (N,1,sh,sw)
-                     └────────────────────────── bicubic ×s ──────────────────────────────────────────────┘
+    L_low ─┬─ [L_low, q] → conv → n × ResBlock → conv (+) → conv → shuffle ×s ─(+)→ L
+           └──────────────────────── bicubic ×s ─────────────────────────────┘
 
 As EDSR (Lim et al., CVPRW 2017): no batch norm, residual blocks with a residual scale, a
 sub-pixel (pixel shuffle) upsampler (Shi et al., CVPR 2016) and a global bicubic skip, so the

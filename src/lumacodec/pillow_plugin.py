@@ -1,0 +1,68 @@
+"""Pillow plugin: ``Image.open("x.lmc")`` and ``image.save("x.lmc", quality=q)``.
+
+Opening reads only the header (size and mode), as Pillow's own plugins do; pixels are decoded
+(with the networks) on ``load()``.  Importing :mod:`lumacodec` registers the plugin, and so
+does Pillow's ``PIL.plugins`` entry point when the package is installed.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from PIL import Image, ImageFile
+
+from .container import MAGIC, parse_header
+from .errors import LumacodecError
+
+FORMAT = "LMC"
+
+
+def _accept(prefix: bytes) -> bool:
+    return prefix[: len(MAGIC)] == MAGIC
+
+
+class LmcImageFile(ImageFile.ImageFile):
+    format = FORMAT
+    format_description = "lumacodec luminance-only image"
+
+    def _open(self) -> None:
+        assert self.fp is not None
+        self._data = self.fp.read()
+        try:
+            header, _ = parse_header(self._data)
+        except LumacodecError as exc:
+            raise SyntaxError(str(exc)) from None
+        self._size = (header.width, header.height)
+        self._mode = "RGB" if header.source_mode.is_colour else "L"
+        self.info["scale"] = header.scale
+        self.info["alpha_dropped"] = header.source_mode.alpha_dropped
+        self.tile = []
+
+    def load(self) -> Any:
+        if self._im is None:
+            from .decoder import decode
+
+            try:
+                decoded = decode(self._data, enhance=self.info.get("enhance", True))
+            except LumacodecError as exc:
+                raise OSError(str(exc)) from None
+            self.im = decoded.im
+            self._mode = decoded.mode
+            self._size = decoded.size
+        return Image.Image.load(self)
+
+
+def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    from .encoder import encode
+
+    info = im.encoderinfo
+    data = encode(
+        im, info.get("quality", 5), hints=info.get("hints", True), effort=info.get("effort", 1)
+    )
+    fp.write(data)
+
+
+Image.register_open(FORMAT, LmcImageFile, _accept)
+Image.register_save(FORMAT, _save)
+Image.register_extension(FORMAT, ".lmc")
+Image.register_mime(FORMAT, "image/x-lumacodec")
