@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..errors import LumacodecError
@@ -39,7 +39,7 @@ def load_network(path: str | Path) -> torch.nn.Module:
         cls = ARCHITECTURES[meta["arch"]]
         net = cls(**json.loads(meta["config"]))
         net.load_state_dict(state, strict=True)
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+    except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
         raise LumacodecError(f"cannot load network weights {path}: {exc}") from None
     return net.eval()
 

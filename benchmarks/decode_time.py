@@ -1,0 +1,75 @@
+"""Decode time of a 768×512 image at every quality, with and without the networks.
+
+    python benchmarks/decode_time.py --image ../shared/datasets/sun_hays80/<photo>.jpg \
+        --threads 2 --out benchmarks/results/decode_time.md
+
+The photo is area-downscaled and centre-cropped to 768×512 (Kodak's size).  Times are the
+median of ``--repeat`` decodes after one warm-up, in this process, on the CPU unless
+``--device cuda``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import lumacodec
+
+
+def kodak_sized(path: Path) -> np.ndarray:
+    im = Image.open(path).convert("RGB")
+    scale = max(768 / im.width, 512 / im.height)
+    im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.BOX)
+    left, top = (im.width - 768) // 2, (im.height - 512) // 2
+    return np.asarray(im.crop((left, top, left + 768, top + 512)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--image", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rgb = kodak_sized(args.image)
+    lines = [
+        f"# Decode time, 768×512, {args.device}, {args.threads} threads, median of {args.repeat}",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}. "
+        f"Image: `{args.image.name}`. Command: `python benchmarks/decode_time.py --image "
+        f"{args.image} --threads {args.threads}`",
+        "",
+        "| quality | bpp | encode s | decode s (classical) | decode s (enhanced) |",
+        "|---|---|---|---|---|",
+    ]
+    for q in range(1, len(lumacodec.QUALITIES) + 1):
+        start = time.perf_counter()
+        data = lumacodec.encode(rgb, q)
+        encode_s = time.perf_counter() - start
+        row = []
+        for enhance in (False, True):
+            lumacodec.decode(data, enhance=enhance, device=args.device)  # warm-up
+            times = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                lumacodec.decode(data, enhance=enhance, device=args.device)
+                times.append(time.perf_counter() - start)
+            row.append(statistics.median(times))
+        bpp = len(data) * 8 / rgb.shape[0] / rgb.shape[1]
+        lines.append(f"| {q} | {bpp:.3f} | {encode_s:.3f} | {row[0]:.3f} | {row[1]:.3f} |")
+        print(lines[-1], flush=True)
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Networks: shapes, the global skips, and safetensors save/load."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lumacodec.errors import LumacodecError
+from lumacodec.networks import Colorizer, SuperResolution, load_network, save_network
+from lumacodec.resample import upsample_tensor
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_sr_shape_and_bicubic_skip(scale: int) -> None:
+    net = SuperResolution(scale, channels=8, blocks=1).eval()
+    x = torch.rand(2, 1, 7, 9)
+    with torch.no_grad():
+        y = net(x, torch.tensor([0.3, 1.0]))
+        assert y.shape == (2, 1, 7 * scale, 9 * scale)
+        torch.nn.init.zeros_(net.tail[0].weight)
+        torch.nn.init.zeros_(net.tail[0].bias)
+        assert torch.allclose(net(x, torch.tensor([0.3, 1.0])), upsample_tensor(x, scale))
+
+
+def test_sr_uses_quality() -> None:
+    torch.manual_seed(0)
+    net = SuperResolution(2, channels=8, blocks=1).eval()
+    x = torch.rand(1, 1, 8, 8)
+    with torch.no_grad():
+        assert not torch.allclose(net(x, torch.tensor([0.1])), net(x, torch.tensor([0.9])))
+
+
+def test_colorizer_residual_over_hint() -> None:
+    net = Colorizer(widths=(8, 8, 8)).eval()
+    L, hint = torch.rand(2, 1, 16, 24), torch.rand(2, 2, 16, 24) - 0.5
+    with torch.no_grad():
+        out = net(L, hint, [8, 0])
+        assert out.shape == (2, 2, 16, 24)
+        torch.nn.init.zeros_(net.out.weight)
+        torch.nn.init.zeros_(net.out.bias)
+        assert torch.equal(net(L, hint, [8, 0]), hint)
+
+
+def test_save_load_round_trip(tmp_path) -> None:
+    net = SuperResolution(4, channels=8, blocks=2).eval()
+    path = tmp_path / "sr.safetensors"
+    save_network(net, path)
+    loaded = load_network(path)
+    assert isinstance(loaded, SuperResolution) and loaded.config == net.config
+    x = torch.rand(1, 1, 5, 6)
+    with torch.no_grad():
+        assert torch.equal(net(x, torch.tensor([0.5])), loaded(x, torch.tensor([0.5])))
+
+
+def test_load_garbage_is_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(b"not a safetensors file")
+    with pytest.raises(LumacodecError, match="cannot load network weights"):
+        load_network(path)
+    with pytest.raises(LumacodecError):
+        load_network(tmp_path / "missing.safetensors")

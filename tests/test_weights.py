@@ -1,0 +1,49 @@
+"""The network set: manifest, identity, verification."""
+
+from __future__ import annotations
+
+import pytest
+
+from lumacodec import weights
+from lumacodec.errors import LumacodecError
+from lumacodec.networks import Colorizer, SuperResolution, save_network
+
+
+def _make_set(directory) -> None:
+    nets = {
+        "sr_x2": SuperResolution(2, channels=8, blocks=1),
+        "sr_x4": SuperResolution(4, channels=8, blocks=1),
+        "colorizer": Colorizer(widths=(8, 8, 8)),
+    }
+    for name, net in nets.items():
+        path = directory / f"{name}.safetensors"
+        save_network(net, path)
+        weights.write_manifest_entry(name, path, directory=directory, steps=0)
+
+
+def test_network_id_is_order_independent_and_content_bound() -> None:
+    a = weights.network_id({"sr_x2": "aa", "colorizer": "bb"})
+    assert a == weights.network_id({"colorizer": "bb", "sr_x2": "aa"})
+    assert a != weights.network_id({"sr_x2": "aa", "colorizer": "bc"})
+    assert len(a) == 8
+
+
+def test_load_network_set_and_id(tmp_path) -> None:
+    _make_set(tmp_path)
+    manifest = weights.read_manifest(tmp_path)
+    nets = weights.load_network_set(tmp_path)
+    assert set(nets.sr) == {2, 4}
+    assert nets.id.hex() == manifest["network_id"]
+
+
+def test_tampered_weights_are_refused(tmp_path) -> None:
+    _make_set(tmp_path)
+    path = tmp_path / "colorizer.safetensors"
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+    with pytest.raises(LumacodecError, match="do not match the manifest"):
+        weights.load_network_set(tmp_path)
+
+
+def test_incomplete_set_names_what_is_missing(tmp_path) -> None:
+    with pytest.raises(LumacodecError, match="sr_x2, sr_x4, colorizer"):
+        weights.load_network_set(tmp_path)
