@@ -214,6 +214,8 @@ def parse(data: bytes, max_pixels: int | None = None) -> Stream:
             raise LumacodecError(f"unsupported critical section type {kind}")
         if kind in sections:
             raise LumacodecError(f"corrupt stream: section {kind} appears twice")
+        if not payload:
+            raise LumacodecError(f"corrupt stream: section {kind} is empty")
         if kind == SectionType.HINT and SectionType.BASE not in sections:
             raise LumacodecError("corrupt stream: hint section before base section")
         sections[kind] = payload
