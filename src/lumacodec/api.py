@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .baselayer import LOSSLESS_QUALITY, Codec
-from .container import parse
+from .container import VERSION, parse
 from .decoder import decode
 from .encoder import encode
 from .files import PathLike, atomic_write, read_bytes, read_image, save_image
@@ -28,6 +28,10 @@ def decode_file(
     save_image(decode(read_bytes(src), enhance=enhance, device=device), dst)
 
 
+def _codec_name(codec_id: int) -> str:
+    return Codec(codec_id).name if codec_id in Codec._value2member_map_ else f"unknown ({codec_id})"
+
+
 def info(data: bytes) -> dict[str, Any]:
     """Describe a stream without decoding pixels (its checksums are verified).
 
@@ -35,8 +39,6 @@ def info(data: bytes) -> dict[str, Any]:
     ``alpha_dropped``, ``scale``, ``base_codec``, ``base_quality``, ``hint_factor``,
     ``hint_quality``, ``network_id``, ``bytes``, ``bpp``, ``base_bytes``, ``hint_bytes``.
     """
-    from .container import VERSION
-
     stream = parse(bytes(data))
     h = stream.header
     return {
@@ -47,9 +49,7 @@ def info(data: bytes) -> dict[str, Any]:
         "source_mode": h.source_mode.name,
         "alpha_dropped": h.source_mode.alpha_dropped,
         "scale": h.scale,
-        "base_codec": Codec(stream.base[0]).name
-        if stream.base[0] in iter(Codec)
-        else stream.base[0],
+        "base_codec": _codec_name(stream.base[0]),
         "base_quality": "lossless" if h.base_quality == LOSSLESS_QUALITY else h.base_quality,
         "hint_factor": h.hint_factor,
         "hint_quality": h.hint_quality,
