@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Reproduce the committed rate–distortion results (see benchmarks/README.md).
+#
+#   benchmarks/run_bench.sh [DATASET_DIR] [OUTDIR]
+#
+# Defaults: all 200 images of ../shared/datasets/bsds500/test into benchmarks/results/bsds500-test.
+# JOBS (default: number of CPUs) sets the worker processes. Re-running reuses OUTDIR/cache and
+# recomputes only what changed (new images, a codec or library upgraded, new weights).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATASET=${1:-../shared/datasets/bsds500/test}
+OUT=${2:-benchmarks/results/bsds500-test}
+JOBS=${JOBS:-$(nproc)}
+
+nice -n 10 python3 -m lumacodec.bench \
+    --dataset "$DATASET" \
+    --codecs lumacodec,jpeg,webp,avif,jpeg2000 \
+    --output "$OUT" \
+    --jobs "$JOBS"
+
+# Kodak, with CompressAI's published curves overlaid (fetches the 24 images on first use):
+#   nice -n 10 python3 -m lumacodec.bench --dataset kodak --output benchmarks/results/kodak \
+#       --jobs "$JOBS" \
+#       --reference ../shared/anchors/compressai-kodak/jpeg.json \
+#       --reference ../shared/anchors/compressai-kodak/webp.json \
+#       --reference ../shared/anchors/compressai-kodak/compressai-mbt2018-mean_mse_cpu.json
