@@ -169,3 +169,7 @@ def demo(output: str, no_enhance: bool) -> None:
 
     click.echo(run_demo(Path(output), enhance=not no_enhance))
     click.echo(f"streams and decoded images of quality 6 are in {output}/")
+
+
+if __name__ == "__main__":
+    main()

@@ -54,8 +54,9 @@ def _networks_for(header: Header, networks: weights.NetworkSet | None) -> weight
 
 
 def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
-    t = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    return t.to(device).unsqueeze(0).unsqueeze(0) if t.ndim == 2 else t.to(device).unsqueeze(0)
+    t = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
+    t = t[None, None] if t.ndim == 2 else t[None]
+    return t.contiguous(memory_format=torch.channels_last)
 
 
 def super_resolve(
