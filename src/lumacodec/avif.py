@@ -57,6 +57,57 @@ def _meta(width: int, height: int, av1c: bytes, payload_len: int) -> bytes:
     return assemble(ftyp_len + meta_len + 8)
 
 
+def _sequence_header_size(body: bytes) -> tuple[int, int] | None:
+    """(max_frame_width, max_frame_height) of an AV1 sequence header OBU's payload."""
+    bits, nbits, at = int.from_bytes(body, "big"), 8 * len(body), 0
+
+    def read(n: int) -> int:
+        nonlocal at
+        at += n
+        if at > nbits:
+            raise LumacodecError("corrupt AV1 plane: sequence header is cut off")
+        return (bits >> (nbits - at)) & ((1 << n) - 1)
+
+    read(4)  # seq_profile, still_picture
+    if read(1):  # reduced_still_picture_header
+        read(5)
+    else:
+        if read(1):  # timing_info_present_flag: libavif writes none for still images
+            return None
+        delay_present = read(1)
+        for _ in range(read(5) + 1):
+            read(12)
+            if read(5) > 7:
+                read(1)
+            if delay_present and read(1):
+                read(4)
+    wbits, hbits = read(4) + 1, read(4) + 1
+    return read(wbits) + 1, read(hbits) + 1
+
+
+def frame_size(payload: bytes) -> tuple[int, int] | None:
+    """(width, height) from the AV1 sequence header OBU of ``payload``; None if not found."""
+    pos = 0
+    while pos < len(payload):
+        header = payload[pos]
+        obu_type, has_ext, has_size = (header >> 3) & 0xF, header >> 2 & 1, header >> 1 & 1
+        pos += 1 + has_ext
+        if not has_size:
+            return None
+        size = shift = 0
+        while pos < len(payload) and shift < 56:
+            byte = payload[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        if obu_type == 1:
+            return _sequence_header_size(payload[pos : pos + size])
+        pos += size
+    return None
+
+
 def wrap(payload: bytes, width: int, height: int, av1c: bytes) -> bytes:
     """Rebuild the canonical AVIF file around an AV1 payload (the inverse of :func:`strip`)."""
     ftyp = _box(b"ftyp", b"avif" + b"\0\0\0\0" + b"avifmif1miaf")

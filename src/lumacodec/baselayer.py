@@ -103,6 +103,8 @@ def decode_plane(data: bytes, height: int, width: int) -> np.ndarray:
     if codec == Codec.AV1:
         if len(body) < 4:
             raise LumacodecError("corrupt AV1 plane: too short")
+        if avif.frame_size(body[3:]) != (width, height):
+            raise LumacodecError("corrupt AV1 plane: frame size differs from the header's")
         return avif.decode_grey(avif.wrap(body[3:], width, height, body[:3]), height, width)
     if codec == Codec.AVIF:
         return avif.decode_grey(body, height, width)

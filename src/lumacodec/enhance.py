@@ -31,7 +31,7 @@ def enhance(
     networks: weights.NetworkSet | None = None,
 ) -> Image.Image:
     """Upscale ``image`` by ``scale`` (1, 2 or 4) and, unless ``color=False``, colourise it."""
-    if scale not in (1, 2, 4):
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale not in (1, 2, 4):
         raise LumacodecError(f"scale must be 1, 2 or 4, got {scale!r}")
     pixels, mode = to_pixels(image)
     L = rgb_to_luma(pixels) if mode.is_colour else grey_u8_to_L(pixels)

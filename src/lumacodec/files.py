@@ -56,6 +56,10 @@ def atomic_write(path: PathLike, data: bytes) -> None:
         raise LumacodecError(f"output folder does not exist: {directory}")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
+        if os.name == "posix":  # mkstemp makes 0600; give the output the usual 0666 & ~umask
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, target)

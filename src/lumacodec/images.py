@@ -23,11 +23,12 @@ def to_pixels(image: ImageLike) -> tuple[np.ndarray, SourceMode]:
             if mode in ("I;16", "I;16B", "I;16L", "I"):
                 arr = np.asarray(image, dtype=np.float64)
                 peak = 65535.0 if arr.max() > 255 else 255.0
-                return np.round(arr / peak * 255).astype(np.uint8), SourceMode.GREY
+                grey = np.clip(np.round(arr / peak * 255), 0, 255).astype(np.uint8)
+                return grey, SourceMode.GREY
             return np.asarray(image.convert("L")), SourceMode.GREY
         if mode in ("LA", "La"):
-            return np.asarray(image.convert("L")), SourceMode.GREY_ALPHA
-        if mode in ("RGBA", "RGBa") or (mode == "P" and "transparency" in image.info):
+            return np.asarray(image.convert("LA"))[..., 0].copy(), SourceMode.GREY_ALPHA
+        if mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in image.info):
             return np.asarray(image.convert("RGBA"))[..., :3].copy(), SourceMode.RGBA
         return np.asarray(image.convert("RGB")), SourceMode.RGB
     if isinstance(image, np.ndarray):

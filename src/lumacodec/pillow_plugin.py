@@ -49,6 +49,9 @@ class LmcImageFile(ImageFile.ImageFile):
             self.im = decoded.im
             self._mode = decoded.mode
             self._size = decoded.size
+            if self._exclusive_fp and self.fp is not None:
+                self.fp.close()
+            self.fp = None
         return Image.Image.load(self)
 
 

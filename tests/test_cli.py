@@ -1,0 +1,357 @@
+"""The command line: happy paths, one-line errors, exit codes, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner, Result
+from PIL import Image
+
+import lumacodec
+from lumacodec import api, files, weights
+from lumacodec.cli import main
+from lumacodec.container import Header, SourceMode, Stream, pack
+from lumacodec.errors import LumacodecError
+
+HAS_BUNDLED_WEIGHTS = all(
+    name in weights.read_manifest()["networks"] for name in weights.NETWORK_NAMES
+)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def png(tmp_path: Path) -> Path:
+    """A 12x10 RGB PNG."""
+    path = tmp_path / "in.png"
+    pixels = np.random.default_rng(3).integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.fixture
+def lmc(tmp_path: Path, png: Path) -> Path:
+    """The PNG above, encoded at quality 3."""
+    path = tmp_path / "in.lmc"
+    api.encode_file(png, path, 3)
+    return path
+
+
+def run(runner: CliRunner, *args: object) -> Result:
+    return runner.invoke(main, [str(a) for a in args])
+
+
+def assert_one_line_failure(result: Result, code: int | None = None) -> str:
+    """Non-zero exit, exactly one line on stderr, no traceback; returns that line."""
+    assert result.exit_code != 0, result.output
+    if code is not None:
+        assert result.exit_code == code, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), repr(result.exception)
+    err = result.stderr
+    assert "Traceback" not in err and "Traceback" not in result.stdout
+    assert err.endswith("\n") and err.count("\n") == 1, repr(err)
+    assert err.startswith("lumacodec: "), err
+    return err
+
+
+def listing(directory: Path) -> set[str]:
+    return {p.name for p in directory.iterdir()}
+
+
+def bomb_stream() -> bytes:
+    header = Header(
+        width=2**30,
+        height=2**30,
+        source_mode=SourceMode.RGB,
+        scale_log2=2,
+        hint_log2=0,
+        base_quality=20,
+        hint_quality=0,
+    )
+    return pack(Stream(header, b"\x01\x00\x00\x00tiny", None))
+
+
+# --- happy paths --------------------------------------------------------------------------
+
+
+def test_encode_decode_info(runner: CliRunner, tmp_path: Path, png: Path) -> None:
+    out = tmp_path / "out.lmc"
+    result = run(runner, "encode", png, out, "-q", 4)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    meta = lumacodec.info(data)
+    assert (meta["width"], meta["height"], meta["mode"]) == (12, 10, "RGB")
+    assert meta["base_quality"] == lumacodec.QUALITIES[3].base_quality
+    assert f"{len(data)} bytes" in result.stdout and "12x10" in result.stdout
+
+    decoded = tmp_path / "out.png"
+    result = run(runner, "decode", out, decoded, "--no-enhance")
+    assert result.exit_code == 0, result.output
+    with Image.open(decoded) as im:
+        assert im.format == "PNG" and im.size == (12, 10) and im.mode == "RGB"
+        expected = lumacodec.decode(data, enhance=False)
+        assert np.array_equal(np.asarray(im), np.asarray(expected))
+
+    result = run(runner, "info", out)
+    assert result.exit_code == 0
+    assert "width" in result.stdout and "12" in result.stdout and "bpp" in result.stdout
+    result = run(runner, "info", out, "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == lumacodec.info(data)
+
+
+def test_encode_options(runner: CliRunner, tmp_path: Path, png: Path) -> None:
+    bare, default = tmp_path / "bare.lmc", tmp_path / "default.lmc"
+    assert run(runner, "encode", png, bare, "--no-hints", "--effort", 0).exit_code == 0
+    assert run(runner, "encode", png, default).exit_code == 0
+    assert lumacodec.info(bare.read_bytes())["hint_bytes"] == 0
+    meta = lumacodec.info(default.read_bytes())
+    assert meta["base_quality"] == lumacodec.QUALITIES[lumacodec.DEFAULT_QUALITY - 1].base_quality
+
+
+def test_decode_grey_to_jpeg(runner: CliRunner, tmp_path: Path) -> None:
+    src = tmp_path / "grey.png"
+    Image.fromarray(np.full((9, 5), 100, np.uint8)).save(src)
+    stream, out = tmp_path / "grey.lmc", tmp_path / "grey.jpg"
+    assert run(runner, "encode", src, stream).exit_code == 0
+    assert run(runner, "decode", stream, out, "--no-enhance").exit_code == 0
+    with Image.open(out) as im:
+        assert im.format == "JPEG" and im.mode == "L" and im.size == (5, 9)
+
+
+def test_version_and_help(runner: CliRunner) -> None:
+    result = run(runner, "--version")
+    assert result.exit_code == 0 and lumacodec.__version__ in result.stdout
+    result = run(runner, "--help")
+    assert result.exit_code == 0
+    for command in ("encode", "decode", "info", "enhance"):
+        assert command in result.stdout
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_outputs_get_ordinary_permissions(runner: CliRunner, tmp_path: Path, png: Path) -> None:
+    """Outputs are created like any file (0666 & ~umask), not with mkstemp's private 0600."""
+    umask = os.umask(0o022)
+    try:
+        out, decoded = tmp_path / "p.lmc", tmp_path / "p.png"
+        assert run(runner, "encode", png, out).exit_code == 0
+        assert run(runner, "decode", out, decoded, "--no-enhance").exit_code == 0
+    finally:
+        os.umask(umask)
+    for path in (out, decoded):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, oct(path.stat().st_mode)
+
+
+# --- errors: one line, non-zero, nothing left behind --------------------------------------
+
+
+def test_missing_input(runner: CliRunner, tmp_path: Path) -> None:
+    before = listing(tmp_path)
+    for args in (
+        ("encode", tmp_path / "nope.png", tmp_path / "out.lmc"),
+        ("decode", tmp_path / "nope.lmc", tmp_path / "out.png", "--no-enhance"),
+        ("info", tmp_path / "nope.lmc"),
+    ):
+        err = assert_one_line_failure(run(runner, *args), code=1)
+        assert "nope" in err
+    assert listing(tmp_path) == before
+
+
+def test_text_file_as_image_and_as_stream(runner: CliRunner, tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not an image\n")
+    before = listing(tmp_path)
+    err = assert_one_line_failure(run(runner, "encode", text, tmp_path / "o.lmc"), code=1)
+    assert "not a readable image" in err
+    err = assert_one_line_failure(
+        run(runner, "decode", text, tmp_path / "o.png", "--no-enhance"), code=1
+    )
+    assert "magic" in err
+    assert_one_line_failure(run(runner, "info", text), code=1)
+    assert listing(tmp_path) == before
+
+
+def damaged_streams(data: bytes) -> dict[str, bytes]:
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x04
+    return {
+        "truncated": data[: len(data) - 5],
+        "header-only": data[:20],
+        "corrupted": bytes(flipped),
+        "wrong-magic": b"\x89PNG" + data[4:],
+        "absurd-dimensions": bomb_stream(),
+        "empty": b"",
+    }
+
+
+@pytest.mark.parametrize(
+    "kind", ["truncated", "header-only", "corrupted", "wrong-magic", "absurd-dimensions", "empty"]
+)
+def test_damaged_streams(runner: CliRunner, tmp_path: Path, lmc: Path, kind: str) -> None:
+    bad = tmp_path / f"{kind}.lmc"
+    bad.write_bytes(damaged_streams(lmc.read_bytes())[kind])
+    before = listing(tmp_path)
+    for enhance in ([], ["--no-enhance"]):
+        assert_one_line_failure(run(runner, "decode", bad, tmp_path / "o.png", *enhance), code=1)
+    assert_one_line_failure(run(runner, "info", bad), code=1)
+    assert listing(tmp_path) == before
+    if kind == "absurd-dimensions":
+        err = assert_one_line_failure(run(runner, "info", bad))
+        assert "exceeds the limit" in err
+
+
+def test_missing_output_folder(runner: CliRunner, tmp_path: Path, png: Path, lmc: Path) -> None:
+    before = listing(tmp_path)
+    err = assert_one_line_failure(run(runner, "encode", png, tmp_path / "no" / "o.lmc"), code=1)
+    assert "does not exist" in err
+    result = run(runner, "decode", lmc, tmp_path / "no" / "o.png", "--no-enhance")
+    assert_one_line_failure(result, code=1)
+    assert listing(tmp_path) == before
+
+
+def test_unknown_output_format(runner: CliRunner, tmp_path: Path, lmc: Path) -> None:
+    before = listing(tmp_path)
+    result = run(runner, "decode", lmc, tmp_path / "o.unknownext", "--no-enhance")
+    err = assert_one_line_failure(result, code=1)
+    assert "unknown image format" in err
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize("quality", ["0", "11", "abc", "-3", "2.5"])
+def test_bad_quality(runner: CliRunner, tmp_path: Path, png: Path, quality: str) -> None:
+    before = listing(tmp_path)
+    assert_one_line_failure(run(runner, "encode", png, tmp_path / "o.lmc", "-q", quality))
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.skipif(HAS_BUNDLED_WEIGHTS, reason="bundled weights are installed")
+def test_enhanced_decode_without_weights(runner: CliRunner, tmp_path: Path, lmc: Path) -> None:
+    before = listing(tmp_path)
+    err = assert_one_line_failure(run(runner, "decode", lmc, tmp_path / "o.png"), code=1)
+    assert "enhance" in err
+    err = assert_one_line_failure(
+        run(runner, "enhance", lmc.with_suffix(".png"), tmp_path / "e.png")
+    )
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_gpu(runner: CliRunner, tmp_path: Path, lmc: Path) -> None:
+    result = run(runner, "decode", lmc, tmp_path / "o.png", "--device", "cuda")
+    assert "cuda" in assert_one_line_failure(result, code=1).lower()
+    assert not (tmp_path / "o.png").exists()
+
+
+# --- atomic writes ------------------------------------------------------------------------
+
+
+def test_failed_run_keeps_the_old_output(
+    runner: CliRunner, tmp_path: Path, png: Path, lmc: Path
+) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    old_stream = lmc.read_bytes()
+    assert_one_line_failure(run(runner, "encode", text, lmc))
+    assert lmc.read_bytes() == old_stream
+
+    old_png = png.read_bytes()
+    bad = tmp_path / "bad.lmc"
+    bad.write_bytes(old_stream[:-3])
+    assert_one_line_failure(run(runner, "decode", bad, png, "--no-enhance"))
+    assert png.read_bytes() == old_png
+
+
+def test_write_failure_removes_the_temporary_file(
+    tmp_path: Path, png: Path, lmc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = lmc.read_bytes()
+    before = listing(tmp_path)
+
+    def failing_replace(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", failing_replace)
+    with pytest.raises(LumacodecError, match="No space left"):
+        api.encode_file(png, lmc, 5)
+    assert listing(tmp_path) == before
+    assert lmc.read_bytes() == old
+
+
+def test_write_interrupted_removes_the_temporary_file(
+    tmp_path: Path, png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = listing(tmp_path)
+
+    def interrupted(src: object, dst: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        api.encode_file(png, tmp_path / "o.lmc", 5)
+    assert listing(tmp_path) == before
+
+
+def test_output_is_a_directory(tmp_path: Path, png: Path) -> None:
+    target = tmp_path / "folder.lmc"
+    target.mkdir()
+    before = listing(tmp_path)
+    with pytest.raises(LumacodecError):
+        api.encode_file(png, target, 5)
+    assert listing(tmp_path) == before and target.is_dir()
+
+
+def test_encode_file_and_decode_file(tmp_path: Path, png: Path) -> None:
+    out = tmp_path / "x.lmc"
+    size = api.encode_file(png, out, 6, hints=False)
+    assert size == out.stat().st_size
+    api.decode_file(out, tmp_path / "x.png", enhance=False)
+    with Image.open(tmp_path / "x.png") as im:
+        assert im.size == (12, 10)
+
+
+# --- a real process -----------------------------------------------------------------------
+
+
+def test_real_process_one_line_error_and_exit_code(tmp_path: Path, lmc: Path) -> None:
+    bad = tmp_path / "bad.lmc"
+    bad.write_bytes(lmc.read_bytes()[:30])
+    before = listing(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lumacodec.cli", "decode", str(bad), str(tmp_path / "o.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("lumacodec: error: ")
+    assert proc.stdout == ""
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.skipif(shutil.which("lumacodec") is None, reason="console script not on PATH")
+def test_console_script(tmp_path: Path, png: Path) -> None:
+    out = tmp_path / "c.lmc"
+    proc = subprocess.run(
+        ["lumacodec", "encode", str(png), str(out), "-q", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert lumacodec.info(out.read_bytes())["width"] == 12

@@ -1,0 +1,100 @@
+"""sRGB <-> CIELAB and the 8-bit quantizers of the bitstream."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from lumacodec.color import (
+    AB_OFFSET,
+    L_TO_U8,
+    L_to_grey_u8,
+    L_to_u8,
+    ab_to_u8,
+    grey_u8_to_L,
+    lab_to_rgb,
+    lab_to_rgb_u8,
+    rgb_to_lab,
+    rgb_to_luma,
+    u8_to_ab,
+    u8_to_L,
+)
+
+
+def test_float_round_trip_within_one_level(rng: np.random.Generator) -> None:
+    rgb = rng.random((64, 64, 3), dtype=np.float32)
+    lab = rgb_to_lab(rgb)
+    assert lab.dtype == np.float32 and lab.shape == rgb.shape
+    assert np.abs(lab_to_rgb(lab) - rgb).max() <= 1 / 255
+
+
+def test_uint8_round_trip_within_one_level(rng: np.random.Generator) -> None:
+    rgb = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    back = lab_to_rgb_u8(rgb_to_lab(rgb))
+    assert back.dtype == np.uint8
+    assert np.abs(back.astype(int) - rgb).max() <= 1
+
+
+def test_uint8_and_float_inputs_agree(rng: np.random.Generator) -> None:
+    rgb = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    assert np.allclose(rgb_to_lab(rgb), rgb_to_lab(rgb / 255.0), atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "rgb, lab",
+    [
+        ((255, 255, 255), (100.0, 0.0, 0.0)),
+        ((0, 0, 0), (0.0, 0.0, 0.0)),
+        ((255, 0, 0), (53.24, 80.09, 67.20)),  # D65 / 2 degrees
+        ((0, 0, 255), (32.30, 79.19, -107.86)),
+        ((128, 128, 128), (53.59, 0.0, 0.0)),
+    ],
+)
+def test_known_colours(rgb: tuple[int, int, int], lab: tuple[float, float, float]) -> None:
+    got = rgb_to_lab(np.array([[rgb]], np.uint8))[0, 0]
+    assert np.allclose(got, lab, atol=0.02)
+    assert rgb_to_luma(np.array([[rgb]], np.uint8))[0, 0] == pytest.approx(lab[0], abs=0.02)
+
+
+def test_out_of_gamut_lab_is_clipped_quietly() -> None:
+    lab = np.array([[[50.0, 120.0, -120.0], [100.0, -128.0, 127.0], [0.0, 90.0, 90.0]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rgb = lab_to_rgb(lab)
+    assert rgb.dtype == np.float32 and rgb.min() >= 0.0 and rgb.max() <= 1.0
+
+
+def test_grey_levels_survive_L() -> None:
+    grey = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    L = grey_u8_to_L(grey)
+    assert L.shape == grey.shape and np.all(np.diff(L.ravel()) > 0)
+    assert L[0, 0] == pytest.approx(0.0, abs=1e-3) and L[-1, -1] == pytest.approx(100, abs=1e-3)
+    assert np.array_equal(L_to_grey_u8(L), grey)
+
+
+def test_L_quantizer_within_half_a_step(rng: np.random.Generator) -> None:
+    L = np.concatenate([rng.uniform(0, 100, 10_000), [0.0, 100.0, 50.0]]).astype(np.float32)
+    q = L_to_u8(L)
+    assert q.dtype == np.uint8
+    assert np.abs(u8_to_L(q) - L).max() <= 0.5 / L_TO_U8 + 1e-5
+    assert L_to_u8(np.array([0.0, 100.0, -5.0, 130.0])).tolist() == [0, 255, 0, 255]
+    levels = np.arange(256, dtype=np.uint8)
+    assert np.array_equal(L_to_u8(u8_to_L(levels)), levels)
+
+
+def test_ab_quantizer_within_half_a_step(rng: np.random.Generator) -> None:
+    ab = rng.uniform(-AB_OFFSET, 127.0, 10_000).astype(np.float32)
+    q = ab_to_u8(ab)
+    assert q.dtype == np.uint8
+    assert np.abs(u8_to_ab(q) - ab).max() <= 0.5 + 1e-5
+    assert ab_to_u8(np.array([0.0, -128.0, 127.0, -300.0, 300.0])).tolist() == [
+        128,
+        0,
+        255,
+        0,
+        255,
+    ]
+    levels = np.arange(256, dtype=np.uint8)
+    assert np.array_equal(ab_to_u8(u8_to_ab(levels)), levels)

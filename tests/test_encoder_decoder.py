@@ -1,0 +1,430 @@
+"""Round trips through encode / decode / info: sizes, modes, qualities, rate, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import lumacodec
+from lumacodec import QUALITIES, LumacodecError, Preset, weights
+from lumacodec.baselayer import LOSSLESS_QUALITY
+from lumacodec.container import Stream, pack, parse
+from lumacodec.images import to_pixels
+
+SIZES = [(1, 1), (3, 5), (17, 33), (37, 53)]  # (height, width)
+ALL_QUALITIES = range(1, len(QUALITIES) + 1)
+
+
+def rgb_psnr_floor(quality: int) -> float:
+    """enhance=False PSNR floor (dB) on the 64x96 smooth image (measured 2-4 dB above)."""
+    return 30.0 if quality >= 8 else 26.0 if quality >= 5 else 21.0
+
+
+def grey_psnr_floor(quality: int) -> float:
+    return 38.0 if quality >= 8 else 33.0 if quality >= 5 else 28.0
+
+
+HAS_BUNDLED_WEIGHTS = all(
+    name in weights.read_manifest()["networks"] for name in weights.NETWORK_NAMES
+)
+
+
+def with_network_id(data: bytes, network_id: bytes) -> bytes:
+    """The same stream, re-packed with another network id (CRCs recomputed)."""
+    s = parse(data)
+    header = s.header.__class__(**{**s.header.__dict__, "network_id": network_id})
+    return pack(Stream(header, s.base, s.hint))
+
+
+def random_image(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+# --- public API ---------------------------------------------------------------------------
+
+
+def test_public_names() -> None:
+    required = {
+        "encode",
+        "decode",
+        "encode_file",
+        "decode_file",
+        "info",
+        "QUALITIES",
+        "LumacodecError",
+        "__version__",
+        "enhance",
+    }
+    assert required <= set(lumacodec.__all__)
+    for name in lumacodec.__all__:
+        assert hasattr(lumacodec, name), name
+    assert isinstance(lumacodec.__version__, str) and lumacodec.__version__
+    assert issubclass(LumacodecError, ValueError)
+    assert callable(lumacodec.enhance)
+
+
+def test_quality_ladder_spends_more_bits_as_quality_grows() -> None:
+    """Every knob moves towards more bits: scale and hint factor never grow; the AV1
+    qualities never drop, except where the plane they code just got finer (a finer scale or
+    hint factor may restart its quality lower)."""
+    assert len(QUALITIES) == 10
+    assert 1 <= lumacodec.DEFAULT_QUALITY <= 10
+    for p in QUALITIES:
+        assert p.scale in (1, 2, 4)
+        assert 0 <= p.base_quality <= 100 or p.base_quality == LOSSLESS_QUALITY
+        assert p.hint_factor in (2, 4, 8, 16, 32, 64, 128)
+        assert 0 <= p.hint_quality <= 100
+    for lo, hi in zip(QUALITIES, QUALITIES[1:], strict=False):
+        assert hi.scale <= lo.scale
+        assert hi.hint_factor <= lo.hint_factor
+        if hi.scale == lo.scale:
+            assert hi.base_quality >= lo.base_quality
+        if hi.hint_factor == lo.hint_factor:
+            assert hi.hint_quality >= lo.hint_quality
+        assert hi != lo
+
+
+@pytest.mark.parametrize("quality", [0, 11, -1, 2.5, "5", None, True])
+def test_bad_quality_is_refused(quality: object) -> None:
+    with pytest.raises(LumacodecError, match="quality"):
+        lumacodec.encode(random_image((4, 4, 3)), quality)  # type: ignore[arg-type]
+
+
+def test_numpy_integer_quality_is_accepted() -> None:
+    data = lumacodec.encode(random_image((4, 4, 3)), np.int64(4))
+    assert lumacodec.info(data)["base_quality"] == QUALITIES[3].base_quality
+
+
+@pytest.mark.parametrize("effort", [-1, 3, 1.5, None])
+def test_bad_effort_is_refused(effort: object) -> None:
+    with pytest.raises(LumacodecError, match="effort"):
+        lumacodec.encode(random_image((4, 4, 3)), 3, effort=effort)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((0, 5, 3), np.uint8),
+        np.zeros((5, 0), np.uint8),
+        np.zeros((4, 4, 3), np.float32),
+        np.zeros((4, 4, 5), np.uint8),
+        np.zeros((4,), np.uint8),
+        np.zeros((2, 2, 2, 3), np.uint8),
+        "image.png",
+        [[0, 1], [2, 3]],
+    ],
+    ids=["empty-h", "empty-w", "float", "5-channels", "1-d", "4-d", "str", "list"],
+)
+def test_bad_images_are_refused(image: object) -> None:
+    with pytest.raises(LumacodecError):
+        lumacodec.encode(image, 3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("data", ["a string", None, 12, [1, 2, 3]])
+def test_decode_refuses_non_bytes(data: object) -> None:
+    with pytest.raises(LumacodecError):
+        lumacodec.decode(data, enhance=False)  # type: ignore[arg-type]
+
+
+# --- round trips --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("quality", ALL_QUALITIES)
+def test_round_trip_odd_sizes_every_quality(
+    size: tuple[int, int], quality: int, tiny_networks: weights.NetworkSet
+) -> None:
+    h, w = size
+    for source, mode in [(random_image((h, w, 3)), "RGB"), (random_image((h, w)), "L")]:
+        data = lumacodec.encode(source, quality)
+        meta = lumacodec.info(data)
+        assert (meta["width"], meta["height"], meta["mode"]) == (w, h, mode)
+        for enhance in (False, True):
+            out = lumacodec.decode(data, enhance=enhance, device="cpu", networks=tiny_networks)
+            assert out.size == (w, h) and out.mode == mode, (enhance, out.size, out.mode)
+            assert np.asarray(out).dtype == np.uint8
+
+
+@pytest.mark.parametrize("quality", ALL_QUALITIES)
+def test_psnr_floor_classical_decode(
+    quality: int, smooth_image: np.ndarray, psnr: callable
+) -> None:
+    data = lumacodec.encode(smooth_image, quality)
+    out = np.asarray(lumacodec.decode(data, enhance=False))
+    assert out.shape == smooth_image.shape
+    assert psnr(out, smooth_image) >= rgb_psnr_floor(quality)
+    grey = smooth_image[..., 1]
+    out_grey = np.asarray(lumacodec.decode(lumacodec.encode(grey, quality), enhance=False))
+    assert psnr(out_grey, grey) >= grey_psnr_floor(quality)
+
+
+def test_high_quality_is_much_better_than_low(smooth_image: np.ndarray, psnr: callable) -> None:
+    def quality_psnr(q: int) -> float:
+        out = lumacodec.decode(lumacodec.encode(smooth_image, q), enhance=False)
+        return psnr(np.asarray(out), smooth_image)
+
+    assert quality_psnr(10) > quality_psnr(1) + 10
+
+
+def test_rate_grows_with_quality(natural_image: np.ndarray) -> None:
+    """bpp strictly increases with quality on a natural image (measured: no ties)."""
+    bpp = [lumacodec.info(lumacodec.encode(natural_image, q))["bpp"] for q in ALL_QUALITIES]
+    assert all(a < b for a, b in zip(bpp, bpp[1:], strict=False)), bpp
+    assert 0.01 < bpp[0] < 0.5 and bpp[-1] < 8
+
+
+def test_hints_carry_colour(smooth_image: np.ndarray, psnr: callable) -> None:
+    with_hint = lumacodec.encode(smooth_image, 5)
+    without = lumacodec.encode(smooth_image, 5, hints=False)
+    coloured = np.asarray(lumacodec.decode(with_hint, enhance=False))
+    grey = np.asarray(lumacodec.decode(without, enhance=False))
+    assert grey.shape == smooth_image.shape
+    assert np.abs(grey.astype(int) - grey[..., :1]).max() <= 1  # R = G = B without a hint
+    assert psnr(coloured, smooth_image) > psnr(grey, smooth_image) + 5
+
+
+def test_enhanced_decode_runs_the_networks(
+    smooth_image: np.ndarray, tiny_networks: weights.NetworkSet
+) -> None:
+    for quality in (1, 5):  # scale 4, and scale 1 (colorizer only)
+        data = lumacodec.encode(smooth_image, quality)
+        classical = np.asarray(lumacodec.decode(data, enhance=False))
+        enhanced = np.asarray(lumacodec.decode(data, networks=tiny_networks, device="cpu"))
+        assert enhanced.shape == classical.shape
+        assert not np.array_equal(enhanced, classical)
+
+
+# --- modes --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "image, mode, source_mode, alpha",
+    [
+        (random_image((6, 7)), "L", "GREY", False),
+        (random_image((6, 7, 1)), "L", "GREY", False),
+        (random_image((6, 7, 2)), "L", "GREY_ALPHA", True),
+        (random_image((6, 7, 3)), "RGB", "RGB", False),
+        (random_image((6, 7, 4)), "RGB", "RGBA", True),
+        (Image.fromarray(random_image((6, 7))), "L", "GREY", False),
+        (Image.fromarray(random_image((6, 7, 3))), "RGB", "RGB", False),
+        (Image.fromarray(random_image((6, 7, 4)), "RGBA"), "RGB", "RGBA", True),
+        (Image.fromarray(random_image((6, 7, 2)), "LA"), "L", "GREY_ALPHA", True),
+        (Image.new("1", (7, 6), 1), "L", "GREY", False),
+        (Image.new("CMYK", (7, 6), (10, 20, 30, 0)), "RGB", "RGB", False),
+        (Image.new("P", (7, 6), 3), "RGB", "RGB", False),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_modes(
+    image: object,
+    mode: str,
+    source_mode: str,
+    alpha: bool,
+    tiny_networks: weights.NetworkSet,
+) -> None:
+    data = lumacodec.encode(image, 4)
+    meta = lumacodec.info(data)
+    assert (meta["mode"], meta["source_mode"], meta["alpha_dropped"]) == (mode, source_mode, alpha)
+    assert (meta["width"], meta["height"]) == (7, 6)
+    if mode == "L":
+        assert meta["hint_bytes"] == 0 and meta["hint_factor"] == 0
+    for enhance in (False, True):
+        out = lumacodec.decode(data, enhance=enhance, networks=tiny_networks, device="cpu")
+        assert out.mode == mode and out.size == (7, 6)
+
+
+def test_palette_with_transparency_counts_as_alpha() -> None:
+    im = Image.new("P", (5, 5), 1)
+    im.info["transparency"] = 0
+    meta = lumacodec.info(lumacodec.encode(im, 3))
+    assert meta["alpha_dropped"] is True and meta["mode"] == "RGB"
+
+
+@pytest.mark.parametrize("mode", ["La", "PA", "RGBa"])
+def test_every_alpha_mode_records_dropped_alpha(mode: str) -> None:
+    """Pillow modes with an alpha band are accepted and flagged, like RGBA and LA."""
+    im = Image.new("RGBA", (5, 4), (200, 100, 50, 128))
+    im = im.convert("LA").convert(mode) if mode == "La" else im.convert(mode)
+    data = lumacodec.encode(im, 3)
+    meta = lumacodec.info(data)
+    assert meta["alpha_dropped"] is True
+    assert meta["mode"] == ("L" if mode == "La" else "RGB")
+
+
+def test_alpha_is_dropped_not_composited() -> None:
+    rgb = random_image((16, 16, 3))
+    opaque = lumacodec.encode(rgb, 8)
+    rgba = np.concatenate([rgb, np.zeros((16, 16, 1), np.uint8)], axis=2)
+    transparent = lumacodec.encode(rgba, 8)
+    assert parse(opaque).base == parse(transparent).base
+    assert parse(opaque).hint == parse(transparent).hint
+
+
+def test_16_bit_grey_is_scaled_to_8_bits() -> None:
+    levels = np.linspace(0, 65535, 64).reshape(8, 8).astype(np.uint16)
+    im = Image.fromarray(levels)
+    assert im.mode == "I;16"
+    data = lumacodec.encode(im, QUALITIES[-1])
+    assert lumacodec.info(data)["source_mode"] == "GREY"
+    out = np.asarray(lumacodec.decode(data, enhance=False)).astype(int)
+    assert np.abs(out - levels / 257.0).max() <= 6
+
+
+def test_32_bit_grey_out_of_range_is_clipped_not_wrapped() -> None:
+    im = Image.fromarray(np.array([[-1000, 0, 65535, 70000]], np.int32))
+    assert im.mode == "I"
+    pixels, mode = to_pixels(im)
+    assert mode.name == "GREY"
+    assert pixels.tolist() == [[0, 0, 255, 255]]
+
+
+def test_no_hint_stream_is_smaller(smooth_image: np.ndarray) -> None:
+    for quality in ALL_QUALITIES:
+        full = lumacodec.encode(smooth_image, quality)
+        bare = lumacodec.encode(smooth_image, quality, hints=False)
+        meta = lumacodec.info(bare)
+        assert lumacodec.info(full)["hint_bytes"] > 0
+        assert meta["hint_bytes"] == 0 and meta["hint_factor"] == 0 and meta["hint_quality"] == 0
+        assert parse(bare).hint is None
+        assert len(bare) < len(full)
+        assert meta["mode"] == "RGB"
+        assert lumacodec.decode(bare, enhance=False).mode == "RGB"
+
+
+def test_grey_stream_never_has_a_hint() -> None:
+    data = lumacodec.encode(random_image((16, 16)), 10, hints=True)
+    assert lumacodec.info(data)["hint_bytes"] == 0 and parse(data).hint is None
+
+
+# --- info ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("quality", ALL_QUALITIES)
+def test_info_describes_the_preset(quality: int, smooth_image: np.ndarray) -> None:
+    data = lumacodec.encode(smooth_image, quality)
+    meta = lumacodec.info(data)
+    preset = QUALITIES[quality - 1]
+    assert meta["version"] == 1
+    assert meta["scale"] == preset.scale
+    assert meta["base_quality"] == preset.base_quality
+    assert meta["hint_factor"] == preset.hint_factor
+    assert meta["hint_quality"] == preset.hint_quality
+    assert meta["base_codec"] == "AV1"
+    assert meta["bytes"] == len(data)
+    assert meta["bpp"] == pytest.approx(len(data) * 8 / (64 * 96))
+    assert meta["base_bytes"] + meta["hint_bytes"] < len(data)
+    assert meta["network_id"] == weights.bundled_id().hex()
+    assert len(meta["network_id"]) == 16
+
+
+def test_lossless_custom_preset() -> None:
+    grey = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    data = lumacodec.encode(
+        grey, Preset(scale=1, base_quality=LOSSLESS_QUALITY, hint_factor=4, hint_quality=90)
+    )
+    meta = lumacodec.info(data)
+    assert meta["base_quality"] == "lossless" and meta["base_codec"] == "LOSSLESS"
+    out = np.asarray(lumacodec.decode(data, enhance=False)).astype(int)
+    assert np.abs(out - grey).max() <= 1  # only the 8-bit L quantizer is lossy
+
+
+def test_info_accepts_bytearray_and_memoryview(small_stream: bytes) -> None:
+    expected = lumacodec.info(small_stream)
+    assert lumacodec.info(bytearray(small_stream)) == expected
+    assert lumacodec.info(memoryview(small_stream)) == expected
+
+
+# --- determinism --------------------------------------------------------------------------
+
+
+def test_encoding_is_deterministic(natural_image: np.ndarray) -> None:
+    for quality in (1, 5, 10):
+        assert lumacodec.encode(natural_image, quality) == lumacodec.encode(natural_image, quality)
+    grey = natural_image[..., 0]
+    assert lumacodec.encode(grey, 3) == lumacodec.encode(grey.copy(), 3)
+
+
+def test_decoding_is_deterministic(
+    natural_image: np.ndarray, tiny_networks: weights.NetworkSet
+) -> None:
+    for quality in (1, 3, 6):
+        data = lumacodec.encode(natural_image, quality)
+        first = np.asarray(lumacodec.decode(data, networks=tiny_networks, device="cpu"))
+        second = np.asarray(lumacodec.decode(bytearray(data), networks=tiny_networks, device="cpu"))
+        third = np.asarray(lumacodec.decode(memoryview(data), networks=tiny_networks, device="cpu"))
+        assert np.array_equal(first, second) and np.array_equal(first, third)
+        assert np.array_equal(
+            np.asarray(lumacodec.decode(data, enhance=False)),
+            np.asarray(lumacodec.decode(data, enhance=False)),
+        )
+
+
+# --- networks and devices -----------------------------------------------------------------
+
+
+def test_unknown_network_id_is_named(small_stream: bytes, network_factory) -> None:
+    wanted = bytes.fromhex("0123456789abcdef")
+    data = with_network_id(small_stream, wanted)
+    assert lumacodec.info(data)["network_id"] == "0123456789abcdef"
+    other = network_factory(network_id=bytes.fromhex("fedcba9876543210"))
+    with pytest.raises(LumacodecError, match="0123456789abcdef"):
+        lumacodec.decode(data, networks=other, device="cpu")
+    assert lumacodec.decode(data, enhance=False).size == (8, 8)
+    matching = network_factory(network_id=wanted)
+    assert lumacodec.decode(data, networks=matching, device="cpu").size == (8, 8)
+
+
+def test_zero_network_id_runs_any_set(small_stream: bytes, network_factory) -> None:
+    assert lumacodec.info(small_stream)["network_id"] == weights.bundled_id().hex()
+    data = with_network_id(small_stream, bytes(8))
+    nets = network_factory(network_id=b"\x42" * 8)
+    assert lumacodec.decode(data, networks=nets, device="cpu").size == (8, 8)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_gpu_is_an_error(
+    small_stream: bytes, tiny_networks: weights.NetworkSet
+) -> None:
+    with pytest.raises(LumacodecError, match="cuda"):
+        lumacodec.decode(small_stream, device="cuda", networks=tiny_networks)
+    with pytest.raises(LumacodecError, match="cuda"):
+        lumacodec.decode(small_stream, device=torch.device("cuda"), networks=tiny_networks)
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu0", "mps", "meta"])
+def test_unknown_device_is_an_error(
+    small_stream: bytes, tiny_networks: weights.NetworkSet, device: str
+) -> None:
+    with pytest.raises(LumacodecError, match="device"):
+        lumacodec.decode(small_stream, device=device, networks=tiny_networks)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_decode_matches_cpu(natural_image: np.ndarray, network_factory) -> None:
+    nets = network_factory()
+    for quality in (1, 3, 6):
+        data = lumacodec.encode(natural_image, quality)
+        cpu = np.asarray(lumacodec.decode(data, networks=nets, device="cpu")).astype(int)
+        gpu = np.asarray(lumacodec.decode(data, networks=network_factory(), device="cuda"))
+        assert gpu.shape == cpu.shape
+        assert np.abs(gpu.astype(int) - cpu).max() <= 2
+
+
+@pytest.mark.skipif(HAS_BUNDLED_WEIGHTS, reason="bundled weights are installed")
+def test_missing_bundled_weights_is_a_clear_error(small_stream: bytes) -> None:
+    with pytest.raises(LumacodecError, match="enhance=False"):
+        lumacodec.decode(small_stream, device="cpu")
+    assert lumacodec.info(small_stream)["network_id"] == "0" * 16
+
+
+@pytest.mark.skipif(not HAS_BUNDLED_WEIGHTS, reason="no bundled weights")
+def test_decode_with_bundled_weights(natural_image: np.ndarray) -> None:
+    for quality in (1, 3, 5):
+        data = lumacodec.encode(natural_image, quality)
+        assert lumacodec.info(data)["network_id"] == weights.bundled_id().hex() != "0" * 16
+        out = lumacodec.decode(data, device="cpu")
+        assert out.size == (128, 128) and out.mode == "RGB"
+    grey = lumacodec.decode(lumacodec.encode(natural_image[..., 0], 2), device="cpu")
+    assert grey.mode == "L"

@@ -1,0 +1,109 @@
+"""Area downsampling and bicubic upsampling of float planes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lumacodec.resample import (
+    downsample,
+    pad_to_multiple,
+    reduced_size,
+    upsample,
+    upsample_tensor,
+)
+
+
+def block_means(plane: np.ndarray, factor: int) -> np.ndarray:
+    """Reference: mean of each factor x factor block after edge padding."""
+    h, w = plane.shape
+    ph, pw = -(-h // factor) * factor, -(-w // factor) * factor
+    padded = np.pad(plane, ((0, ph - h), (0, pw - w)), mode="edge").astype(np.float64)
+    return padded.reshape(ph // factor, factor, pw // factor, factor).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize(
+    "height, width, factor, expected",
+    [(1, 1, 4, (1, 1)), (3, 5, 2, (2, 3)), (17, 33, 4, (5, 9)), (64, 96, 32, (2, 3))],
+)
+def test_reduced_size(height: int, width: int, factor: int, expected: tuple[int, int]) -> None:
+    assert reduced_size(height, width, factor) == expected
+
+
+def test_pad_to_multiple_replicates_edges() -> None:
+    plane = np.arange(6, dtype=np.float32).reshape(2, 3)
+    padded = pad_to_multiple(plane, 4)
+    assert padded.shape == (4, 4)
+    assert padded[:2, :3].tolist() == plane.tolist()
+    assert padded[:, 3].tolist() == [2, 5, 5, 5] and padded[3].tolist() == [3, 4, 5, 5]
+    assert pad_to_multiple(plane, 1) is plane
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (16, 12), (3, 5), (17, 33), (1, 1)])
+@pytest.mark.parametrize("factor", [2, 4, 32])
+def test_downsample_preserves_block_means(
+    rng: np.random.Generator, shape: tuple[int, int], factor: int
+) -> None:
+    plane = rng.uniform(0, 100, shape).astype(np.float32)
+    small = downsample(plane, factor)
+    assert small.dtype == np.float32
+    assert small.shape == reduced_size(*shape, factor)
+    assert np.allclose(small, block_means(plane, factor), rtol=5e-5, atol=1e-4)
+    if shape[0] % factor == 0 and shape[1] % factor == 0:
+        assert small.mean() == pytest.approx(plane.mean(), abs=1e-3)
+
+
+def test_downsample_keeps_leading_axes(rng: np.random.Generator) -> None:
+    ab = rng.uniform(-50, 50, (2, 9, 10)).astype(np.float32)
+    small = downsample(ab, 2)
+    assert small.shape == (2, 5, 5)
+    for c in range(2):
+        assert np.allclose(small[c], block_means(ab[c], 2), atol=1e-4)
+
+
+def test_downsample_by_one_is_a_copy() -> None:
+    plane = np.arange(12, dtype=np.float64).reshape(3, 4)
+    out = downsample(plane, 1)
+    assert out.dtype == np.float32 and np.array_equal(out, plane)
+    out[0, 0] = 99
+    assert plane[0, 0] == 0
+
+
+@pytest.mark.parametrize("factor", [1, 2, 4, 32])
+def test_upsample_of_a_constant_is_constant(factor: int) -> None:
+    plane = np.full((3, 5), 42.5, np.float32)
+    out = upsample(plane, factor)
+    assert out.shape == (3 * factor, 5 * factor)
+    assert np.allclose(out, 42.5, atol=1e-4)
+
+
+@pytest.mark.parametrize("factor, size", [(2, (5, 9)), (4, (10, 17)), (4, (12, 20)), (1, (2, 3))])
+def test_upsample_crops_to_size(factor: int, size: tuple[int, int]) -> None:
+    plane = np.arange(15, dtype=np.float32).reshape(3, 5)
+    out = upsample(plane, factor, size)
+    assert out.shape == size
+    full = upsample(plane, factor)
+    assert np.array_equal(out, full[: size[0], : size[1]])
+
+
+def test_upsample_keeps_leading_axes_and_interpolates() -> None:
+    plane = np.stack([np.zeros((2, 2)), np.ones((2, 2)) * 10]).astype(np.float32)
+    plane[0, 0, 0] = 8.0
+    out = upsample(plane, 2)
+    assert out.shape == (2, 4, 4)
+    assert np.allclose(out[1], 10.0, atol=1e-4)
+    assert out[0, 0, 0] > out[0, 3, 3]  # bicubic, not a copy of the other channel
+
+
+def test_upsample_then_downsample_of_smooth_plane_is_close() -> None:
+    y, x = np.mgrid[0:8, 0:8].astype(np.float32)
+    plane = 50 + 10 * np.sin(x / 3) + 5 * np.cos(y / 4)
+    assert np.abs(downsample(upsample(plane, 2), 2) - plane).max() < 1.0
+
+
+def test_upsample_tensor_factor_one_only_crops() -> None:
+    import torch
+
+    t = torch.arange(12, dtype=torch.float32).reshape(1, 1, 3, 4)
+    assert torch.equal(upsample_tensor(t, 1), t)
+    assert upsample_tensor(t, 1, (2, 3)).shape == (1, 1, 2, 3)
