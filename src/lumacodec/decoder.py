@@ -13,6 +13,8 @@ depends on floating-point results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -59,6 +61,37 @@ def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return t.contiguous(memory_format=torch.channels_last)
 
 
+#: Images larger than this (output pixels per side) run the networks on overlapping tiles, so
+#: decoding memory stays bounded (about 2 GB) however large the image.
+TILE = 1024
+#: Context each tile reads beyond the part it writes: more than the networks' receptive
+#: radius, and a multiple of 32 so a tile's hint-resolution grid stays aligned.
+TILE_MARGIN = 64
+
+
+def _tiled(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, scale: int, tile: int, margin: int
+) -> torch.Tensor:
+    """``fn`` maps (N,C,h,w) to (N,C',h*scale,w*scale); run it on overlapping tiles of ``x``."""
+    h, w = x.shape[-2:]
+    if h <= tile + margin and w <= tile + margin:
+        return fn(x)
+    out: torch.Tensor | None = None
+    s = scale
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            ya, xa = max(0, y0 - margin), max(0, x0 - margin)
+            ye, xe = min(h, y0 + tile), min(w, x0 + tile)
+            piece = fn(x[..., ya : min(h, ye + margin), xa : min(w, xe + margin)])
+            if out is None:
+                out = x.new_empty((x.shape[0], piece.shape[1], h * s, w * s))
+            out[..., y0 * s : ye * s, x0 * s : xe * s] = piece[
+                ..., (y0 - ya) * s : (ye - ya) * s, (x0 - xa) * s : (xe - xa) * s
+            ]
+    assert out is not None
+    return out
+
+
 def super_resolve(
     L_low: np.ndarray,
     scale: int,
@@ -70,9 +103,10 @@ def super_resolve(
     """L (H, W) from the decoded low-resolution L with the SR network of ``scale``."""
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
     net = nets.sr[scale]
+    quality = torch.tensor([q], device=device)
     with torch.inference_mode():
         x = _to_device(L_low / 100.0, device)
-        y = net(x, torch.tensor([q], device=device))
+        y = _tiled(lambda t: net(t, quality), x, scale, TILE // scale, TILE_MARGIN // scale)
     return y[0, 0, : size[0], : size[1]].float().cpu().numpy() * 100.0
 
 
@@ -85,20 +119,23 @@ def colorize(
 ) -> np.ndarray:
     """a/b (2, H, W) from full-resolution L and the bicubic hint (None: colour from L alone)."""
     height, width = L.shape
-    m = Colorizer.MULTIPLE
-    ph, pw = (-height) % m, (-width) % m
+    factors = [factor if hint_ab is not None else 0]
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        m = Colorizer.MULTIPLE
+        x = F.pad(x, (0, (-w) % m, 0, (-h) % m), mode="replicate")
+        return nets.colorizer(x[:, :1], x[:, 1:], factors)[..., :h, :w]
+
     with torch.inference_mode():
         Lt = _to_device(L / 100.0, device)
         ht = (
             _to_device(hint_ab / AB_OFFSET, device)
             if hint_ab is not None
-            else torch.zeros((1, 2, height, width), device=device)
+            else torch.zeros_like(Lt).expand(1, 2, height, width)
         )
-        if ph or pw:
-            Lt = F.pad(Lt, (0, pw, 0, ph), mode="replicate")
-            ht = F.pad(ht, (0, pw, 0, ph), mode="replicate")
-        ab = nets.colorizer(Lt, ht, [factor if hint_ab is not None else 0])
-    return ab[0, :, :height, :width].float().cpu().numpy() * AB_OFFSET
+        ab = _tiled(run, torch.cat([Lt, ht], dim=1), 1, TILE, TILE_MARGIN)
+    return ab[0].float().cpu().numpy() * AB_OFFSET
 
 
 def decode(
