@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from lumacodec.baselayer import decode_plane, encode_plane
+from lumacodec.bench.metrics import psnr_rgb as psnr
 from lumacodec.color import L_to_u8, lab_to_rgb_u8, rgb_to_lab, u8_to_L
 from lumacodec.container import Header, SourceMode, Stream, pack
 from lumacodec.hints import decode_hint, encode_hint, upsample_hint
@@ -35,11 +36,6 @@ BASE_QUALITIES = (5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90)
 HINT_FACTORS = (4, 8, 16, 32)
 HINT_QUALITIES = (30, 50, 70, 90)
 AVIF_QUALITIES = (10, 20, 30, 40, 50, 60, 70, 80, 90)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / max(mse, 1e-12)))
 
 
 def measure_image(rgb: np.ndarray, enhance: bool) -> dict[tuple, tuple[float, float]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bench.metrics import psnr_rgb as psnr
 from .decoder import decode
 from .encoder import encode
 from .files import atomic_write, save_image
@@ -25,11 +26,6 @@ def sample_photos() -> dict[str, np.ndarray]:
     from skimage import data
 
     return {name: getattr(data, name)() for name in SAMPLES}
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
 def run_demo(output: Path, qualities: tuple[int, ...] | None = None, enhance: bool = True) -> str:
