@@ -1,6 +1,6 @@
 """The quality ladder: what each ``quality`` 1–10 means in scale, base-layer and hint settings.
 
-Chosen from measured rate–distortion (benchmarks/results/presets-classical.md, made by
+Chosen from measured rate–distortion (benchmarks/results/presets.md, made by
 benchmarks/tune_presets.py on bsds500/val): each rung is a point of the frontier of mean
 PSNR-RGB over mean bpp, the rungs spaced roughly geometrically in rate.  Rate grows with
 quality; within one scale the base quality never drops, and the hint never gets sparser.
@@ -26,16 +26,16 @@ class Preset:
 
 #: ``QUALITIES[q - 1]`` is the preset of ``quality=q``.
 QUALITIES: tuple[Preset, ...] = (
-    Preset(scale=4, base_quality=15, hint_factor=32, hint_quality=50),  # ~0.020 bpp
-    Preset(scale=2, base_quality=10, hint_factor=16, hint_quality=50),  # ~0.046
-    Preset(scale=2, base_quality=20, hint_factor=8, hint_quality=50),  # ~0.074
-    Preset(scale=1, base_quality=5, hint_factor=8, hint_quality=50),  # ~0.10
-    Preset(scale=1, base_quality=10, hint_factor=8, hint_quality=50),  # ~0.14
-    Preset(scale=1, base_quality=20, hint_factor=8, hint_quality=70),  # ~0.22
-    Preset(scale=1, base_quality=30, hint_factor=4, hint_quality=50),  # ~0.33
-    Preset(scale=1, base_quality=40, hint_factor=4, hint_quality=70),  # ~0.51
-    Preset(scale=1, base_quality=50, hint_factor=4, hint_quality=70),  # ~0.76
-    Preset(scale=1, base_quality=70, hint_factor=4, hint_quality=90),  # ~1.56
+    Preset(scale=4, base_quality=10, hint_factor=16, hint_quality=50),  # ~0.020 bpp
+    Preset(scale=2, base_quality=10, hint_factor=16, hint_quality=50),  # ~0.045
+    Preset(scale=2, base_quality=15, hint_factor=8, hint_quality=50),  # ~0.065
+    Preset(scale=1, base_quality=5, hint_factor=8, hint_quality=50),  # ~0.096
+    Preset(scale=1, base_quality=10, hint_factor=4, hint_quality=50),  # ~0.15
+    Preset(scale=1, base_quality=15, hint_factor=4, hint_quality=50),  # ~0.19
+    Preset(scale=1, base_quality=20, hint_factor=4, hint_quality=50),  # ~0.27
+    Preset(scale=1, base_quality=30, hint_factor=4, hint_quality=70),  # ~0.45
+    Preset(scale=1, base_quality=40, hint_factor=4, hint_quality=70),  # ~0.66
+    Preset(scale=1, base_quality=60, hint_factor=4, hint_quality=90),  # ~1.43
 )
 
 DEFAULT_QUALITY = 5
