@@ -23,7 +23,7 @@ def rgb_psnr_floor(quality: int) -> float:
 
 
 def grey_psnr_floor(quality: int) -> float:
-    return 38.0 if quality >= 8 else 33.0 if quality >= 5 else 28.0
+    return 38.0 if quality >= 8 else 33.0 if quality >= 5 else 28.0 if quality >= 2 else 24.0
 
 
 HAS_BUNDLED_WEIGHTS = all(
