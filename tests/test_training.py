@@ -1,0 +1,143 @@
+"""Training pipeline: decode-aware caches, patch samplers, and the distributed, resumable loop.
+
+Runs on tiny synthetic images (never ../shared), on the CPU, in a few seconds.  The loop test
+starts two gloo ranks with torchrun, then resumes from the checkpoint in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lumacodec.baselayer import LOSSLESS_QUALITY
+from lumacodec.color import L_to_u8
+from lumacodec.hints import upsample_hint
+from lumacodec.networks import Colorizer, SuperResolution, load_network
+from lumacodec.resample import downsample
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from training import data  # noqa: E402
+
+
+def _synthetic_image(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A smooth colourful image with some edges (what a photo patch roughly looks like)."""
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    rgb = np.stack([np.sin(6 * xx + 3 * yy), np.cos(5 * yy - 2 * xx), np.sin(9 * xx * yy)], -1)
+    rgb = 0.5 + 0.35 * rgb + 0.05 * rng.standard_normal((h, w, 3))
+    rgb[h // 3 : h // 2, w // 4 : w // 2] = [0.9, 0.2, 0.1]
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("datasets")
+    rng = np.random.default_rng(1)
+    for folder, n, size in (("train", 3, (128, 160)), ("val", 1, (128, 128))):
+        (root / folder).mkdir()
+        for i in range(n):
+            Image.fromarray(_synthetic_image(rng, *size)).save(root / folder / f"{i}.png")
+    (root / "train" / "README.md").write_text("not an image")
+    return root
+
+
+@pytest.fixture(scope="module")
+def cached(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    images = data.list_images(dataset, ["train"])
+    assert [p.name for p in images] == ["0.png", "1.png", "2.png"]
+    files = data.build_cache(images, tmp_path_factory.mktemp("cache"), workers=1, log=False)
+    keys = ["L", "ab", *(f"x{s}_q{q}" for s in (2, 4) for q in data.SR_QUALITIES[s])]
+    keys += [f"hint_f{f}_q{q}" for f in data.HINT_FACTORS for q in data.HINT_QUALITIES]
+    return data.load_cache(files, keys)
+
+
+def test_ground_truth_is_reduced_by_an_integer_factor(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    Image.fromarray(_synthetic_image(rng, 250, 410)).save(tmp_path / "big.png")
+    rgb = data.load_ground_truth(tmp_path / "big.png", max_side=210)
+    assert rgb.dtype == np.uint8 and rgb.shape == (124, 204, 3)  # /2, then multiple of 4
+
+
+def test_cache_planes_are_what_the_decoder_sees(cached: list[dict]) -> None:
+    r = cached[0]
+    assert r["L"].shape == (128, 160) and r["L"].dtype == np.float32
+    assert r["ab"].shape == (2, 128, 160)
+    for s in (2, 4):
+        lossless = r[f"x{s}_q{LOSSLESS_QUALITY}"]
+        np.testing.assert_array_equal(lossless, L_to_u8(downsample(r["L"], s)))
+        coded = r[f"x{s}_q{data.SR_QUALITIES[s][0]}"]
+        assert coded.shape == lossless.shape and coded.dtype == np.uint8
+        assert 0 < np.abs(coded.astype(int) - lossless).mean() < 10  # lossy, but close
+    assert r["hint_f32_q60"].shape == (2, 4, 5)
+    assert r["hint_f4_q60"].shape == (2, 32, 40)
+
+
+def test_sr_patches_shapes_and_ranges(cached: list[dict]) -> None:
+    patches = data.SRPatches(cached, scale=2, patch=24)
+    low, q, target = patches.sample(np.random.default_rng(0), 5)
+    assert low.shape == (5, 1, 24, 24) and target.shape == (5, 1, 48, 48)
+    assert q.shape == (5,)
+    assert {round(v, 4) for v in q.tolist()} <= {0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 1.0}
+    assert 0 <= low.min() and low.max() <= 1 and 0 <= target.min() and target.max() <= 1
+    # the low patch is the (coded) downsampled target: bicubic-free check on the means
+    assert abs(float(low.mean()) - float(target.mean())) < 0.05
+    net = SuperResolution(2)
+    assert net(low, q).shape == target.shape
+
+
+def test_color_patches_and_hint_crop(cached: list[dict]) -> None:
+    patches = data.ColorPatches(cached, patch=64, p_no_hint=0.3)
+    L, hint, factors, ab = patches.sample(np.random.default_rng(0), 8)
+    assert L.shape == (8, 1, 64, 64) and hint.shape == ab.shape == (8, 2, 64, 64)
+    assert set(factors) <= {0, 4, 8, 16, 32}
+    for h, f in zip(hint, factors, strict=True):
+        assert (f == 0) == bool((h == 0).all())
+    assert float(ab.abs().max()) < 1.0 and 0 <= float(L.min()) and float(L.max()) <= 1
+    assert Colorizer()(L, hint, factors).shape == ab.shape
+    small = cached[1]["hint_f8_q60"].astype(np.float32)
+    full = upsample_hint(small, 8, cached[1]["L"].shape)
+    np.testing.assert_allclose(data.hint_crop(small, 8, 32, 64, 64), full[:, 32:96, 64:128],
+                               atol=1e-5)
+
+
+def _train(args: list[str], nproc: int, env: dict[str, str]) -> str:
+    head = [sys.executable]
+    if nproc > 1:
+        head += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    proc = subprocess.run(head + ["-m", "training.sr", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_distributed_training_exports_and_resumes(dataset: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+           "OMP_NUM_THREADS": "1"}
+    common = ["--scale", "2", "--data", str(dataset), "--train-sets", "train", "--val-set", "val",
+              "--val-images", "1", "--val-crop", "64", "--patch", "16", "--batch", "2",
+              "--warmup", "1", "--val-every", "2", "--log-every", "1", "--workers", "1",
+              "--cache", str(tmp_path / "cache"), "--checkpoint-dir", str(tmp_path / "ck"),
+              "--weights-dir", str(tmp_path / "w"), "--channels", "8", "--blocks", "1"]
+    out = _train([*common, "--steps", "3"], nproc=2, env=env)
+    assert "world 2" in out and "step 3" in out
+    ck = torch.load(tmp_path / "ck" / "sr_x2.pt", weights_only=True)
+    assert ck["state"]["step"] == 3
+    net = load_network(tmp_path / "w" / "sr_x2.safetensors")
+    assert isinstance(net, SuperResolution) and net.config["channels"] == 8
+    entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]["sr_x2"]
+    assert {"command", "data", "steps", "wall_time_s", "validation"} <= entry.keys()
+    assert "gain_db" in entry["validation"]
+
+    out = _train([*common, "--steps", "5", "--resume"], nproc=1, env=env)
+    assert "resumed" in out and "at step 3" in out
+    assert "step 4" in out and "step 1 " not in out
+    assert torch.load(tmp_path / "ck" / "sr_x2.pt", weights_only=True)["state"]["step"] == 5

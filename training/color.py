@@ -1,0 +1,107 @@
+"""Train the colorizer: a/b from L and an optional AV1-coded chroma hint.
+
+    python -m training.color --data ../shared/datasets --minutes 60
+
+Inputs: the exact L of the image (the decoder feeds the SR output, which is close), and the
+hint as the decoder builds it (area-downsampled a/b at 1/f, AV1-coded at a hint quality,
+decoded, bicubic-upsampled), for f in {4, 8, 16, 32}, or no hint with probability 0.2.
+Target a/b / 128, loss L1.  Validation: mean CIEDE2000 of the network and of the classical
+reconstruction (bicubic hint, grey without one) at hint quality 60, per factor, on centre
+crops of the last ``--val-images`` images of bsds500/test.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lumacodec.networks import Colorizer
+
+from . import data
+from .loop import add_loop_arguments, config_from_args, train
+from .metrics import mean_ciede2000
+from .sr import add_data_arguments, prepare, zero_last_layer
+
+VAL_HINT_QUALITY = 60
+
+
+@dataclass
+class ColorTask:
+    """Colorizer training: :class:`training.data.ColorPatches`, L1 on a/b, CIEDE2000 validation."""
+
+    model: Colorizer
+    patches: data.ColorPatches
+    val_records: list[dict[str, np.ndarray]]
+    val_crop: int
+    score_key: str = "de_mean"
+    higher_is_better: bool = False
+
+    def sample(self, rng: np.random.Generator, batch: int) -> tuple[Any, ...]:
+        return self.patches.sample(rng, batch)
+
+    def loss(self, model: nn.Module, batch: tuple[Any, ...], device: torch.device) -> torch.Tensor:
+        L, hint, factors, target = batch
+        pred = model(L.to(device), hint.to(device), factors)
+        return (pred - target.to(device)).abs().mean()
+
+    def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """Mean CIEDE2000 per hint factor (0 = none) for the network and the classical path."""
+        c = self.val_crop
+        metrics: dict[str, float] = {}
+        nets = []
+        crops = []
+        for r in self.val_records:
+            y, x = data.center_origin(r["L"].shape, c, data.ColorPatches.GRID)
+            crops.append((r, y, x))
+        for f in (0, *data.HINT_FACTORS):
+            Ls, hints, trues = [], [], []
+            for r, y, x in crops:
+                Ls.append(r["L"][y : y + c, x : x + c])
+                trues.append(r["ab"][:, y : y + c, x : x + c].astype(np.float32))
+                hints.append(
+                    data.hint_crop(r[f"hint_f{f}_q{VAL_HINT_QUALITY}"], f, y, x, c) if f
+                    else np.zeros((2, c, c), np.float32)
+                )
+            Lt = torch.from_numpy(np.stack(Ls)[:, None] / 100.0).float().to(device)
+            ht = torch.from_numpy(np.stack(hints) / 128.0).float().to(device)
+            pred = (model(Lt, ht, [f] * len(Ls)) * 128.0).cpu().numpy()
+            de_net = np.mean([mean_ciede2000(*a) for a in zip(Ls, pred, trues, strict=True)])
+            de_cls = np.mean([mean_ciede2000(*a) for a in zip(Ls, hints, trues, strict=True)])
+            tag = f"f{f}" if f else "nohint"
+            metrics[f"de_{tag}"] = float(de_net)
+            metrics[f"de_{tag}_classical"] = float(de_cls)
+            nets.append(de_net)
+        metrics["de_mean"] = float(np.mean(nets))
+        return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--patch", type=int, default=128, help="patch size (multiple of 32)")
+    parser.add_argument("--p-no-hint", type=float, default=0.2)
+    parser.add_argument("--val-crop", type=int, default=256, help="crop size (multiple of 32)")
+    parser.add_argument("--widths", default="32,64,96", help="U-Net widths")
+    parser.add_argument("--no-zero-init", dest="zero_init", action="store_false",
+                        help="keep PyTorch's random init of the last conv")
+    add_data_arguments(parser)
+    add_loop_arguments(parser, {"name": "colorizer", "batch": 8, "lr": 5e-4, "val_every": 1000})
+    args = parser.parse_args(argv)
+    keys = ["L", "ab", *(f"hint_f{f}_q{q}" for f in data.HINT_FACTORS for q in data.HINT_QUALITIES)]
+    records, val_records, description = prepare(args, keys)
+    patches = data.ColorPatches(records, args.patch, args.p_no_hint)
+    val_records = [r for r in val_records if min(r["L"].shape) >= args.val_crop]
+    torch.manual_seed(args.seed)
+    model = Colorizer(tuple(int(w) for w in args.widths.split(",")))
+    if args.zero_init:
+        zero_last_layer(model.out)
+    task = ColorTask(model, patches, val_records, args.val_crop)
+    train(task, config_from_args(args), description)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Evaluate the trained networks against the classical reconstruction, on validation images.
+
+    python -m training.eval --data ../shared/datasets --out benchmarks/results/networks.md
+
+* SR ×2 / ×4: PSNR of L (peak L = 100) of the network and of bicubic upsampling of the *same*
+  decoded base-layer plane, per base quality (and lossless), on whole images.
+* Colorizer: mean CIEDE2000 (true L, predicted a/b) of the network and of the classical
+  reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at hint
+  quality 60.  Greyscale images are left out of the colour table.
+
+Images: the first ``--bsds`` (default 30) of bsds500/test in file-name order, set5 and set14,
+cropped to a multiple of 4 (the cache's ground truth).  The networks run through the
+decoder's own functions (:func:`lumacodec.decoder.super_resolve` and
+:func:`~lumacodec.decoder.colorize`), so what is measured is what a decode produces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lumacodec import weights
+from lumacodec.color import u8_to_L
+from lumacodec.decoder import colorize, super_resolve
+from lumacodec.hints import upsample_hint
+from lumacodec.networks import load_network
+from lumacodec.resample import upsample
+
+from . import data
+from .loop import REPO
+from .metrics import mean_ciede2000
+
+SR_EVAL_QUALITIES = {2: (10, 25, 40, 60, data.LOSSLESS_QUALITY),
+                     4: (10, 20, 40, data.LOSSLESS_QUALITY)}
+HINT_QUALITY = 60
+
+
+def psnr_L(pred: np.ndarray, target: np.ndarray) -> float:
+    """PSNR (dB) of an L plane in [0, 100] against the original (prediction clipped)."""
+    mse = float(np.mean((np.clip(pred, 0.0, 100.0) - target) ** 2))
+    return 10.0 * np.log10(100.0**2 / max(mse, 1e-12))
+
+
+def _cell(classical: list[float], network: list[float]) -> str:
+    if not network:
+        return "–"
+    c, n = float(np.mean(classical)), float(np.mean(network))
+    return f"{c:.2f} → {n:.2f} ({n - c:+.2f})"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=str(REPO.parent / "shared" / "datasets"))
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "networks.md"))
+    parser.add_argument("--weights-dir", default=str(weights.BUNDLED_DIR))
+    parser.add_argument("--cache", default=str(REPO / "cache"))
+    parser.add_argument("--bsds", type=int, default=30, help="first N images of bsds500/test")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t_start = time.time()
+
+    groups = {
+        f"bsds500/test[:{args.bsds}]": data.list_images(args.data, ["bsds500/test"])[: args.bsds],
+        "set5": data.list_images(args.data, ["set5"]),
+        "set14": data.list_images(args.data, ["set14"]),
+    }
+    manifest = weights.read_manifest(Path(args.weights_dir))["networks"]
+    nets = {n: load_network(Path(args.weights_dir) / e["file"]) for n, e in manifest.items()
+            if n in weights.NETWORK_NAMES}
+    sr = {s: nets[f"sr_x{s}"] for s in (2, 4) if f"sr_x{s}" in nets}
+    netset = weights.NetworkSet(sr, nets.get("colorizer"), b"")  # type: ignore[arg-type]
+    device = torch.device("cpu")
+
+    # results[kind][(row, group)] = (classical values, network values)
+    sr_res: dict[int, dict] = {s: defaultdict(lambda: ([], [])) for s in sr}
+    col_res: dict = defaultdict(lambda: ([], []))
+    n_colour = defaultdict(int)
+    keys = ["L", "ab", *(f"x{s}_q{q}" for s in sr for q in SR_EVAL_QUALITIES[s]),
+            *(f"hint_f{f}_q{HINT_QUALITY}" for f in data.HINT_FACTORS)]
+    for group, images in groups.items():
+        files = data.build_cache(images, args.cache, workers=args.workers, log=False)
+        for rec in data.load_cache(files, keys):
+            L = rec["L"]
+            H, W = L.shape
+            for s in sr:
+                for q in SR_EVAL_QUALITIES[s]:
+                    low = u8_to_L(rec[f"x{s}_q{q}"])
+                    res = sr_res[s][(q, group)]
+                    res[0].append(psnr_L(upsample(low, s, (H, W)), L))
+                    res[1].append(psnr_L(super_resolve(low, s, q, (H, W), netset, device), L))
+            ab = rec["ab"].astype(np.float32)
+            if netset.colorizer is None or float(np.abs(ab).max()) <= 2.0:
+                continue  # greyscale image: nothing to colour
+            n_colour[group] += 1
+            for f in (0, *data.HINT_FACTORS):
+                if f:
+                    hint = upsample_hint(rec[f"hint_f{f}_q{HINT_QUALITY}"].astype(np.float32),
+                                         f, (H, W))
+                    classical = hint
+                else:
+                    hint, classical = None, np.zeros_like(ab)
+                pred = colorize(L, hint, f, netset, device)
+                res = col_res[(f, group)]
+                res[0].append(mean_ciede2000(L, classical, ab))
+                res[1].append(mean_ciede2000(L, pred, ab))
+        print(f"evaluated {group} ({time.time() - t_start:.0f}s)", flush=True)
+
+    names = list(groups)
+    lines = [
+        "# Decoder networks vs the classical reconstruction",
+        "",
+        f"Written by `python -m training.eval` ({time.time() - t_start:.0f} s on "
+        f"{args.threads} CPU threads).  Images: the first {args.bsds} of bsds500/test "
+        "(file-name order), set5 and set14, whole images cropped to a multiple of 4; none "
+        "of them is used in training.  Cells: classical → network (difference), mean over "
+        "images.",
+        "",
+        "Weights: "
+        + ", ".join(f"`{n}` ({manifest[n]['steps']} steps, sha256 {manifest[n]['sha256'][:12]})"
+                    for n in nets)
+        + ".",
+        "",
+    ]
+    for s in sr:
+        lines += [f"## Super-resolution ×{s}: PSNR-L (dB, peak L = 100), bicubic → network",
+                  "", "| base quality | " + " | ".join(names + ["all"]) + " |",
+                  "|---" * (len(names) + 2) + "|"]
+        for q in SR_EVAL_QUALITIES[s]:
+            cells = [_cell(*sr_res[s][(q, g)]) for g in names]
+            allc = [sum((sr_res[s][(q, g)][i] for g in names), []) for i in (0, 1)]
+            tag = "lossless" if q == data.LOSSLESS_QUALITY else str(q)
+            lines.append(f"| {tag} | " + " | ".join(cells + [_cell(*allc)]) + " |")
+        lines.append("")
+    if netset.colorizer is not None:
+        counts = ", ".join(f"{g}: {n_colour[g]}" for g in names)
+        lines += [f"## Colorizer: mean CIEDE2000 (lower is better), hint quality {HINT_QUALITY}",
+                  "", "Classical: bicubic-upsampled hint, or grey (a = b = 0) without a hint. "
+                  f"Colour images: {counts}.", "",
+                  "| hint | " + " | ".join(names + ["all"]) + " |",
+                  "|---" * (len(names) + 2) + "|"]
+        for f in (0, *data.HINT_FACTORS):
+            cells = [_cell(*col_res[(f, g)]) for g in names]
+            allc = [sum((col_res[(f, g)][i] for g in names), []) for i in (0, 1)]
+            tag = f"1/{f}" if f else "none"
+            lines.append(f"| {tag} | " + " | ".join(cells + [_cell(*allc)]) + " |")
+        lines.append("")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
