@@ -188,12 +188,23 @@ def test_hints_carry_colour(smooth_image: np.ndarray, psnr: callable) -> None:
 def test_enhanced_decode_runs_the_networks(
     smooth_image: np.ndarray, tiny_networks: weights.NetworkSet
 ) -> None:
-    for quality in (1, 5):  # scale 4, and scale 1 (colorizer only)
+    for quality in (1, 4):  # scale 4, and scale 1 with a 1/8 hint (colorizer only)
         data = lumacodec.encode(smooth_image, quality)
         classical = np.asarray(lumacodec.decode(data, enhance=False))
         enhanced = np.asarray(lumacodec.decode(data, networks=tiny_networks, device="cpu"))
         assert enhanced.shape == classical.shape
         assert not np.array_equal(enhanced, classical)
+
+
+def test_dense_hints_skip_the_colorizer(
+    smooth_image: np.ndarray, tiny_networks: weights.NetworkSet
+) -> None:
+    """At 1/4 hint density the bicubic hint is kept: the colorizer does not beat it there."""
+    preset = lumacodec.Preset(scale=1, base_quality=30, hint_factor=4, hint_quality=50)
+    data = lumacodec.encode(smooth_image, preset)
+    classical = np.asarray(lumacodec.decode(data, enhance=False))
+    enhanced = np.asarray(lumacodec.decode(data, networks=tiny_networks, device="cpu"))
+    assert np.array_equal(enhanced, classical)
 
 
 # --- modes --------------------------------------------------------------------------------
