@@ -37,6 +37,7 @@ def make_networks(network_id: bytes = bytes(8), seed: int = 0) -> weights.Networ
     torch.manual_seed(seed)
     return weights.NetworkSet(
         {
+            1: SuperResolution(1, channels=8, blocks=1).eval(),
             2: SuperResolution(2, channels=8, blocks=1).eval(),
             4: SuperResolution(4, channels=8, blocks=1).eval(),
         },

@@ -10,7 +10,7 @@ from lumacodec.networks import Colorizer, SuperResolution, load_network, save_ne
 from lumacodec.resample import upsample_tensor
 
 
-@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize("scale", [1, 2, 4])
 def test_sr_shape_and_bicubic_skip(scale: int) -> None:
     net = SuperResolution(scale, channels=8, blocks=1).eval()
     x = torch.rand(2, 1, 7, 9)

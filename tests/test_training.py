@@ -55,9 +55,7 @@ def cached(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict
     images = data.list_images(dataset, ["train"])
     assert [p.name for p in images] == ["0.png", "1.png", "2.png"]
     files = data.build_cache(images, tmp_path_factory.mktemp("cache"), workers=1, log=False)
-    keys = ["L", "ab", *(f"x{s}_q{q}" for s in (2, 4) for q in data.SR_QUALITIES[s])]
-    keys += [f"hint_f{f}_q{q}" for f in data.HINT_FACTORS for q in data.HINT_QUALITIES]
-    return data.load_cache(files, keys)
+    return data.load_cache(files, ["L", "ab", *data.plane_keys()])
 
 
 def test_ground_truth_is_reduced_by_an_integer_factor(tmp_path: Path) -> None:
@@ -77,8 +75,34 @@ def test_cache_planes_are_what_the_decoder_sees(cached: list[dict]) -> None:
         coded = r[f"x{s}_q{data.SR_QUALITIES[s][0]}"]
         assert coded.shape == lossless.shape and coded.dtype == np.uint8
         assert 0 < np.abs(coded.astype(int) - lossless).mean() < 10  # lossy, but close
+    full = r[f"x1_q{data.SR_QUALITIES[1][0]}"]  # the full-resolution rungs' coded plane
+    assert full.shape == r["L"].shape and full.dtype == np.uint8
+    assert 0 < np.abs(full.astype(int) - L_to_u8(r["L"])).mean() < 10
     assert r["hint_f32_q60"].shape == (2, 4, 5)
     assert r["hint_f4_q60"].shape == (2, 32, 40)
+
+
+def test_cache_is_extended_not_recoded(dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    """A cache file made before a plane was added keeps its planes and gains the new one."""
+    image = data.list_images(dataset, ["val"])[0]
+    full = data.build_cache([image], tmp_path, workers=1, log=False)[0]
+    with np.load(full) as z:
+        complete = {k: z[k] for k in z.files}
+    new_key = f"x1_q{data.SR_QUALITIES[1][-1]}"
+    old = {k: v for k, v in complete.items() if k != new_key}
+    old["x2_q10"] = np.zeros_like(old["x2_q10"])  # marks a plane that must be kept, not redone
+    np.savez(full, **old)
+    assert data.missing_keys(full) == [new_key]
+    coded: list[list[str]] = []
+    real = data.code_image
+    monkeypatch.setattr(data, "code_image", lambda rgb, keys=None: coded.append(keys) or
+                        real(rgb, keys))
+    assert data.build_cache([image], tmp_path, workers=1, log=False) == [full]
+    assert coded == [[new_key]]
+    with np.load(full) as z:
+        np.testing.assert_array_equal(z[new_key], complete[new_key])
+        assert not z["x2_q10"].any()
+    assert data.missing_keys(full) == []
 
 
 def test_sr_patches_shapes_and_ranges(cached: list[dict]) -> None:
@@ -92,6 +116,14 @@ def test_sr_patches_shapes_and_ranges(cached: list[dict]) -> None:
     assert abs(float(low.mean()) - float(target.mean())) < 0.05
     net = SuperResolution(2)
     assert net(low, q).shape == target.shape
+
+
+def test_sr_patches_at_scale_1_pair_the_coded_plane_with_the_original(cached: list[dict]) -> None:
+    low, q, target = data.SRPatches(cached, scale=1, patch=32).sample(np.random.default_rng(0), 4)
+    assert low.shape == target.shape == (4, 1, 32, 32)
+    assert {round(v, 4) for v in q.tolist()} <= {x / 100 for x in data.SR_QUALITIES[1]}
+    assert 0 < float((low - target).abs().mean()) < 0.05  # coded, so close but not equal
+    assert SuperResolution(1, channels=8, blocks=1)(low, q).shape == target.shape
 
 
 def test_color_patches_and_hint_crop(cached: list[dict]) -> None:

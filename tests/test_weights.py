@@ -11,6 +11,7 @@ from lumacodec.networks import Colorizer, SuperResolution, save_network
 
 def _make_set(directory) -> None:
     nets = {
+        "sr_x1": SuperResolution(1, channels=8, blocks=1),
         "sr_x2": SuperResolution(2, channels=8, blocks=1),
         "sr_x4": SuperResolution(4, channels=8, blocks=1),
         "colorizer": Colorizer(widths=(8, 8, 8)),
@@ -32,7 +33,7 @@ def test_load_network_set_and_id(tmp_path) -> None:
     _make_set(tmp_path)
     manifest = weights.read_manifest(tmp_path)
     nets = weights.load_network_set(tmp_path)
-    assert set(nets.sr) == {2, 4}
+    assert set(nets.sr) == {1, 2, 4}
     assert nets.id.hex() == manifest["network_id"]
 
 
@@ -45,5 +46,5 @@ def test_tampered_weights_are_refused(tmp_path) -> None:
 
 
 def test_incomplete_set_names_what_is_missing(tmp_path) -> None:
-    with pytest.raises(LumacodecError, match="sr_x2, sr_x4, colorizer"):
+    with pytest.raises(LumacodecError, match="sr_x1, sr_x2, sr_x4, colorizer"):
         weights.load_network_set(tmp_path)

@@ -14,7 +14,8 @@ Cache file contents (all for one image, after it is reduced to ground truth size
 * ``L`` float32 (H, W) in [0, 100] and ``ab`` float16 (2, H, W) (a/b are exact in float16
   to ~0.06, far below what matters);
 * ``x{s}_q{q}`` uint8 (H/s, W/s): the decoded base-layer plane for scale s at quality q
-  (q = 255 is the lossless plane, i.e. exactly ``L_to_u8(downsample(L, s))``);
+  (q = 255 is the lossless plane, i.e. exactly ``L_to_u8(downsample(L, s))``; scale 1 has
+  only coded planes, for the restoration network of the full-resolution rungs);
 * ``hint_f{f}_q{q}`` float16 (2, h, w): the decoded low-resolution hint a/b for factor f.
 """
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
@@ -45,6 +46,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 #: Base-layer qualities the SR networks are trained on, per scale (255 = lossless).
 SR_QUALITIES: dict[int, tuple[int, ...]] = {
+    1: (5, 10, 15, 20, 30, 40, 60),
     2: (10, 15, 20, 25, 30, 40, 50, 60, LOSSLESS_QUALITY),
     4: (5, 10, 15, 20, 30, 40, LOSSLESS_QUALITY),
 }
@@ -94,35 +96,62 @@ def cache_path(cache_dir: str | Path, image: Path, max_side: int) -> Path:
     return Path(cache_dir) / f"{CACHE_VERSION}_m{max_side}" / f"{key}.npz"
 
 
-def code_image(rgb: np.ndarray) -> dict[str, np.ndarray]:
-    """Every decoded plane the training of all three networks needs, for one image."""
+def plane_keys() -> list[str]:
+    """The decoded planes a complete cache file holds (besides ``L`` and ``ab``)."""
+    keys = [f"x{s}_q{q}" for s, qualities in SR_QUALITIES.items() for q in qualities]
+    return keys + [f"hint_f{f}_q{q}" for f in HINT_FACTORS for q in HINT_QUALITIES]
+
+
+def code_image(rgb: np.ndarray, keys: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """``L``, ``ab`` and the decoded planes ``keys`` (default: :func:`plane_keys`) of one image."""
+    wanted = set(plane_keys() if keys is None else keys)
     lab = rgb_to_lab(rgb)
     L = np.ascontiguousarray(lab[..., 0])
     ab = np.ascontiguousarray(lab[..., 1:].transpose(2, 0, 1))
     out: dict[str, np.ndarray] = {"L": L, "ab": ab.astype(np.float16)}
     for s, qualities in SR_QUALITIES.items():
-        low = L_to_u8(downsample(L, s))
+        low = L_to_u8(downsample(L, s)) if s > 1 else L_to_u8(L)
         for q in qualities:
-            out[f"x{s}_q{q}"] = (
-                low if q == LOSSLESS_QUALITY
-                else decode_plane(encode_plane(low, q, EFFORT), *low.shape)
-            )
+            if f"x{s}_q{q}" in wanted:
+                out[f"x{s}_q{q}"] = (
+                    low if q == LOSSLESS_QUALITY
+                    else decode_plane(encode_plane(low, q, EFFORT), *low.shape)
+                )
     H, W = L.shape
     for f in HINT_FACTORS:
         for q in HINT_QUALITIES:
-            data = encode_hint(ab, f, q, EFFORT)
-            out[f"hint_f{f}_q{q}"] = decode_hint(data, H, W, f).astype(np.float16)
+            if f"hint_f{f}_q{q}" in wanted:
+                data = encode_hint(ab, f, q, EFFORT)
+                out[f"hint_f{f}_q{q}"] = decode_hint(data, H, W, f).astype(np.float16)
     return out
 
 
+def missing_keys(target: Path) -> list[str]:
+    """The planes of :func:`plane_keys` that the cache file ``target`` lacks (all if absent)."""
+    if not target.exists():
+        return plane_keys()
+    with np.load(target) as z:  # reads the zip directory only
+        have = set(z.files)
+    return [k for k in plane_keys() if k not in have]
+
+
 def _build_one(job: tuple[str, str, int]) -> str:
-    """Pool worker: code one image and write its cache atomically (tmp file + rename)."""
+    """Pool worker: code the planes one image's cache lacks and (re)write it atomically.
+
+    A cache file made before a scale or quality was added keeps its planes and gains the new
+    ones, so extending the set does not re-code everything.
+    """
     image, target, max_side = job
     torch.set_num_threads(1)
-    planes = code_image(load_ground_truth(image, max_side))
-    tmp = Path(target).with_suffix(f".tmp{os.getpid()}.npz")
+    path = Path(target)
+    keys = missing_keys(path)
+    planes = code_image(load_ground_truth(image, max_side), keys)
+    if path.exists():
+        with np.load(path) as z:
+            planes = {**{k: z[k] for k in z.files}, **planes}
+    tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
     np.savez(tmp, **planes)
-    os.replace(tmp, target)
+    os.replace(tmp, path)
     return target
 
 
@@ -130,7 +159,8 @@ def build_cache(
     images: Sequence[Path], cache_dir: str | Path, max_side: int = 1000, workers: int = 2,
     log: bool = True,
 ) -> list[Path]:
-    """Make sure every image has a cache file; code the missing ones with a pool of ``workers``.
+    """Make sure every image has a complete cache file; code what is missing with a pool of
+    ``workers``.
 
     Returns the cache files in the order of ``images``.  Safe to call from several processes
     (writes are atomic; at worst an image is coded twice).
@@ -138,12 +168,12 @@ def build_cache(
     targets = [cache_path(cache_dir, p, max_side) for p in images]
     jobs = [
         (str(p), str(t), max_side)
-        for p, t in zip(images, targets, strict=True) if not t.exists()
+        for p, t in zip(images, targets, strict=True) if missing_keys(t)
     ]
     if jobs:
         targets[0].parent.mkdir(parents=True, exist_ok=True)
         if log:
-            print(f"coding {len(jobs)} images into {targets[0].parent} ...", flush=True)
+            print(f"coding planes of {len(jobs)} images into {targets[0].parent} ...", flush=True)
         if workers > 1:
             with Pool(workers) as pool:
                 for i, _ in enumerate(pool.imap_unordered(_build_one, jobs), 1):
@@ -331,7 +361,7 @@ def prepare_cache(
         return build_cache(images, cache_dir, max_side, workers)
     targets = [cache_path(cache_dir, p, max_side) for p in images]
     deadline = time.time() + timeout_s
-    while not all(t.exists() for t in targets):
+    while any(missing_keys(t) for t in targets):
         if time.time() > deadline:
             raise TimeoutError("rank 0 did not finish the cache in time")
         time.sleep(1.0)

@@ -3,7 +3,8 @@
     python -m training.eval --data ../shared/datasets --out benchmarks/results/networks.md
 
 * SR ×2 / ×4: PSNR of L (peak L = 100) of the network and of bicubic upsampling of the *same*
-  decoded base-layer plane, per base quality (and lossless), on whole images.
+  decoded base-layer plane, per base quality (and lossless), on whole images; ×1: of the
+  restoration network and of the decoded full-resolution plane itself.
 * Colorizer: mean CIEDE2000 (true L, predicted a/b) of the network and of the classical
   reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at hint
   quality 60.  Greyscale images are left out of the colour table.
@@ -35,7 +36,8 @@ from . import data
 from .loop import REPO
 from .metrics import mean_ciede2000
 
-SR_EVAL_QUALITIES = {2: (10, 25, 40, 60, data.LOSSLESS_QUALITY),
+SR_EVAL_QUALITIES = {1: (5, 10, 20, 40, 60),
+                     2: (10, 25, 40, 60, data.LOSSLESS_QUALITY),
                      4: (10, 20, 40, data.LOSSLESS_QUALITY)}
 HINT_QUALITY = 60
 
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = weights.read_manifest(Path(args.weights_dir))["networks"]
     nets = {n: load_network(Path(args.weights_dir) / e["file"]) for n, e in manifest.items()
             if n in weights.NETWORK_NAMES}
-    sr = {s: nets[f"sr_x{s}"] for s in (2, 4) if f"sr_x{s}" in nets}
+    sr = {s: nets[f"sr_x{s}"] for s in (1, 2, 4) if f"sr_x{s}" in nets}
     netset = weights.NetworkSet(sr, nets.get("colorizer"), b"")  # type: ignore[arg-type]
     device = torch.device("cpu")
 

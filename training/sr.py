@@ -1,12 +1,13 @@
-"""Train the ×2 or ×4 super-resolution network on decoded base-layer planes.
+"""Train the ×2 or ×4 super-resolution network (or the ×1 restoration one) on decoded planes.
 
     python -m training.sr --scale 2 --data ../shared/datasets --minutes 90
 
 Inputs are L planes downsampled by the scale, AV1-coded at a quality of the ladder's set for
-that scale (or lossless) and decoded, exactly as the decoder receives them (see
-:mod:`training.data`); the target is the original L.  Loss: L1 on L / 100.  Validation:
-mean PSNR-L gain over bicubic of the same decoded plane on centre crops of the last
-``--val-images`` images of bsds500/test (the evaluation script uses the first ones).
+that scale (or lossless; scale 1 has only coded planes) and decoded, exactly as the decoder
+receives them (see :mod:`training.data`); the target is the original L.  Loss: L1 on L / 100.
+Validation: mean PSNR-L gain over bicubic of the same decoded plane (at ×1: over the plane
+itself) on centre crops of the last ``--val-images`` images of bsds500/test (the evaluation
+script uses the first ones).
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ from .loop import REPO, add_loop_arguments, config_from_args, train
 from .metrics import psnr
 
 #: Base qualities the in-training validation reports (a subset of the trained ones).
-VAL_QUALITIES = {2: (10, 25, 40, data.LOSSLESS_QUALITY), 4: (10, 20, data.LOSSLESS_QUALITY)}
+VAL_QUALITIES = {
+    1: (5, 10, 20, 40),
+    2: (10, 25, 40, data.LOSSLESS_QUALITY),
+    4: (10, 20, data.LOSSLESS_QUALITY),
+}
 
 
 @dataclass
@@ -121,9 +126,10 @@ def prepare(args: argparse.Namespace, keys: list[str]) -> tuple[list[dict], list
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scale", type=int, choices=(2, 4), required=True)
+    parser.add_argument("--scale", type=int, choices=(1, 2, 4), required=True,
+                        help="1 trains the restoration network of the full-resolution rungs")
     parser.add_argument("--patch", type=int, default=0,
-                        help="low-resolution patch size (default 64 at x2, 48 at x4)")
+                        help="low-resolution patch size (default 64 at x1 and x2, 48 at x4)")
     parser.add_argument("--val-crop", type=int, default=192, help="full-resolution crop size")
     parser.add_argument("--channels", type=int, default=32)
     parser.add_argument("--blocks", type=int, default=6)
@@ -136,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     args.name = args.name or f"sr_x{s}"
     keys = ["L", *(f"x{s}_q{q}" for q in data.SR_QUALITIES[s])]
     records, val_records, description = prepare(args, keys)
-    patches = data.SRPatches(records, s, args.patch or (64 if s == 2 else 48))
+    patches = data.SRPatches(records, s, args.patch or (48 if s == 4 else 64))
     torch.manual_seed(args.seed)
     model = SuperResolution(s, channels=args.channels, blocks=args.blocks)
     if args.zero_init:

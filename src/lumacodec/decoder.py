@@ -5,6 +5,8 @@
     bytes → parse + CRCs → base plane ─→ L_low ─→ SR ×scale (network) ──→ L ─┐
                           hint plane ─→ a|b ─→ bicubic ─→ colorizer(L, hint) ─→ a,b ─→ Lab → RGB
 
+At scale 1 the "SR" network is the ×1 restoration network (coding artefacts out, no upsampling).
+
 With ``enhance=False`` both networks are replaced by their classical counterparts (bicubic L,
 bicubic hint or grey): the honest baseline the networks must beat.  Everything that decides
 how bits are read happens before any network runs, so the structure of the output never
@@ -107,7 +109,8 @@ def super_resolve(
     nets: weights.NetworkSet,
     device: torch.device,
 ) -> np.ndarray:
-    """L (H, W) from the decoded low-resolution L with the SR network of ``scale``."""
+    """L (H, W) from the decoded low-resolution L with the SR network of ``scale`` (at scale 1,
+    the restoration network)."""
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
     net = nets.sr[scale]
     quality = torch.tensor([q], device=device)
@@ -185,11 +188,7 @@ def decode(
     if enhance:
         dev = resolve_device(device)
         nets = _networks_for(h, networks).to(dev)
-        if h.scale > 1:
-            L = super_resolve(L_low, h.scale, h.base_quality, size, nets, dev)
-        else:
-            L = L_low
-        L = np.clip(L, 0.0, 100.0)
+        L = np.clip(super_resolve(L_low, h.scale, h.base_quality, size, nets, dev), 0.0, 100.0)
         if not h.source_mode.is_colour:
             return Image.fromarray(L_to_grey_u8(L), "L")
         if hint_ab is not None and h.hint_factor < COLORIZER_MIN_HINT_FACTOR:

@@ -25,7 +25,7 @@ from .networks import Colorizer, SuperResolution, load_network
 BUNDLED_DIR = Path(__file__).with_name("weights")
 MANIFEST = "manifest.json"
 #: The networks a complete set holds, by manifest name.
-NETWORK_NAMES = ("sr_x2", "sr_x4", "colorizer")
+NETWORK_NAMES = ("sr_x1", "sr_x2", "sr_x4", "colorizer")
 
 
 def file_sha256(path: Path) -> str:
@@ -40,7 +40,8 @@ def network_id(digests: dict[str, str]) -> bytes:
 
 @dataclass
 class NetworkSet:
-    """The networks one decoder runs: SR per scale and the colorizer, plus their identity."""
+    """The networks one decoder runs: SR per scale (1 = restoration of full-resolution planes)
+    and the colorizer, plus their identity."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
@@ -95,7 +96,8 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
             raise LumacodecError(f"network weights {path} are missing or do not match the manifest")
         nets[name] = load_network(path)
     digests = {n: entries[n]["sha256"] for n in NETWORK_NAMES}
-    return NetworkSet({2: nets["sr_x2"], 4: nets["sr_x4"]}, nets["colorizer"], network_id(digests))
+    sr = {int(n.removeprefix("sr_x")): nets[n] for n in NETWORK_NAMES if n.startswith("sr_x")}
+    return NetworkSet(sr, nets["colorizer"], network_id(digests))
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""Super-resolution of the decoded L plane: an EDSR-style residual network.
+"""Super-resolution (and, at ×1, restoration) of the decoded L plane: an EDSR-style network.
 
 ::
 
@@ -9,7 +9,9 @@ As EDSR (Lim et al., CVPRW 2017): no batch norm, residual blocks with a residual
 sub-pixel (pixel shuffle) upsampler (Shi et al., CVPR 2016) and a global bicubic skip, so the
 network only learns what bicubic misses.  It restores a *coded* plane, not a clean one, so it
 is told the base layer's quality (a constant input channel, ``quality / 100``) and trained on
-planes coded at the qualities the presets use.  Input and output are L / 100 (in [0, 1]).
+planes coded at the qualities the presets use.  At scale 1 (the full-resolution rungs of the
+ladder) the same network, with an identity skip and no upsampler, removes coding artefacts.
+Input and output are L / 100 (in [0, 1]).
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ class ResBlock(nn.Module):
 
 
 class SuperResolution(nn.Module):
-    """×2 or ×4 super-resolution of L conditioned on the base layer's quality."""
+    """×1 (restoration), ×2 or ×4 super-resolution of L conditioned on the base layer's quality."""
 
     def __init__(self, scale: int = 2, channels: int = 32, blocks: int = 6) -> None:
         super().__init__()
-        if scale not in (2, 4):
-            raise ValueError("scale must be 2 or 4")
+        if scale not in (1, 2, 4):
+            raise ValueError("scale must be 1, 2 or 4")
         self.config = {"scale": scale, "channels": channels, "blocks": blocks}
         self.scale = scale
         self.head = nn.Conv2d(2, channels, 3, padding=1)
