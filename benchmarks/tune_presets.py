@@ -9,8 +9,9 @@ PSNR-RGB over mean bpp; AVIF (full colour, Pillow, speed 6) is measured on the s
     python benchmarks/tune_presets.py --images ../shared/datasets/bsds500/val --limit 20 \
         --out benchmarks/results/presets.md [--enhance]
 
-With ``--enhance`` the bundled SR network replaces bicubic for L (the colorizer is not run
-per combination: too slow on a CPU; the classical hint stands in for it).
+With ``--enhance`` the bundled SR networks replace bicubic for L (at ×1 the restoration network
+cleans the full-resolution plane); the colorizer is not run per combination (too slow on a
+CPU): the classical hint stands in for it.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def measure_image(rgb: np.ndarray, enhance: bool) -> dict[tuple, tuple[float, fl
     for s, q in itertools.product(SCALES, BASE_QUALITIES):
         data = encode_plane(L_to_u8(downsample(L, s)), q)
         low = u8_to_L(decode_plane(data, *reduced_size(H, W, s)))
-        if nets is not None and s > 1:
+        if nets is not None:
             import torch
 
             rec = super_resolve(low, s, q, (H, W), nets, torch.device("cpu"))
