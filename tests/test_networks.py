@@ -41,6 +41,20 @@ def test_colorizer_residual_over_hint() -> None:
         assert torch.equal(net(L, hint, [8, 0]), hint)
 
 
+def test_colorizer_out_gain_scales_the_residual(tmp_path) -> None:
+    torch.manual_seed(0)
+    plain = Colorizer(widths=(8, 8, 8)).eval()
+    boosted = Colorizer(widths=(8, 8, 8), out_gain=10.0).eval()
+    boosted.load_state_dict(plain.state_dict())
+    L, hint = torch.rand(1, 1, 16, 16), torch.rand(1, 2, 16, 16) - 0.5
+    with torch.no_grad():
+        residual = plain(L, hint, [16]) - hint
+        assert residual.abs().max() > 0
+        torch.testing.assert_close(boosted(L, hint, [16]) - hint, 10.0 * residual)
+    save_network(boosted, tmp_path / "c.safetensors")
+    assert load_network(tmp_path / "c.safetensors").out_gain == 10.0
+
+
 def test_save_load_round_trip(tmp_path) -> None:
     net = SuperResolution(4, channels=8, blocks=2).eval()
     path = tmp_path / "sr.safetensors"

@@ -141,11 +141,11 @@ def test_color_patches_and_hint_crop(cached: list[dict]) -> None:
                                atol=1e-5)
 
 
-def _train(args: list[str], nproc: int, env: dict[str, str]) -> str:
+def _train(args: list[str], nproc: int, env: dict[str, str], module: str = "training.sr") -> str:
     head = [sys.executable]
     if nproc > 1:
         head += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    proc = subprocess.run(head + ["-m", "training.sr", *args], cwd=REPO, env=env,
+    proc = subprocess.run(head + ["-m", module, *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -173,3 +173,19 @@ def test_distributed_training_exports_and_resumes(dataset: Path, tmp_path: Path)
     assert "resumed" in out and "at step 3" in out
     assert "step 4" in out and "step 1 " not in out
     assert torch.load(tmp_path / "ck" / "sr_x2.pt", weights_only=True)["state"]["step"] == 5
+
+
+def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+           "OMP_NUM_THREADS": "1"}
+    _train(["--data", str(dataset), "--train-sets", "train", "--val-set", "val",
+            "--val-images", "1", "--val-crop", "64", "--patch", "64", "--batch", "2",
+            "--warmup", "1", "--steps", "2", "--val-every", "2", "--workers", "1",
+            "--factors", "8,16", "--widths", "8,8,8", "--cache", str(tmp_path / "cache"),
+            "--checkpoint-dir", str(tmp_path / "ck"), "--weights-dir", str(tmp_path / "w")],
+           nproc=1, env=env, module="training.color")
+    net = load_network(tmp_path / "w" / "colorizer.safetensors")
+    assert isinstance(net, Colorizer) and net.out_gain == 10.0
+    entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]["colorizer"]
+    assert {"de_f8", "de_f16", "de_nohint", "de_mean"} <= entry["validation"].keys()
+    assert not {"de_f4", "de_f32"} & entry["validation"].keys()

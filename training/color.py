@@ -38,6 +38,7 @@ class ColorTask:
     patches: data.ColorPatches
     val_records: list[dict[str, np.ndarray]]
     val_crop: int
+    factors: tuple[int, ...] = data.HINT_FACTORS
     score_key: str = "de_mean"
     higher_is_better: bool = False
 
@@ -58,7 +59,7 @@ class ColorTask:
         for r in self.val_records:
             y, x = data.center_origin(r["L"].shape, c, data.ColorPatches.GRID)
             crops.append((r, y, x))
-        for f in (0, *data.HINT_FACTORS):
+        for f in (0, *self.factors):
             Ls, hints, trues = [], [], []
             for r, y, x in crops:
                 Ls.append(r["L"][y : y + c, x : x + c])
@@ -86,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--p-no-hint", type=float, default=0.2)
     parser.add_argument("--val-crop", type=int, default=256, help="crop size (multiple of 32)")
     parser.add_argument("--widths", default="32,64,96", help="U-Net widths")
+    parser.add_argument("--out-gain", type=float, default=10.0, help="residual output gain")
+    parser.add_argument("--factors", default="8,16,32",
+                        help="hint factors to train and validate (0 = no hint is always added)")
     parser.add_argument("--no-zero-init", dest="zero_init", action="store_false",
                         help="keep PyTorch's random init of the last conv")
     add_data_arguments(parser)
@@ -93,13 +97,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     keys = ["L", "ab", *(f"hint_f{f}_q{q}" for f in data.HINT_FACTORS for q in data.HINT_QUALITIES)]
     records, val_records, description = prepare(args, keys)
-    patches = data.ColorPatches(records, args.patch, args.p_no_hint)
+    factors = tuple(int(f) for f in args.factors.split(","))
+    if not set(factors) <= set(data.HINT_FACTORS):
+        parser.error(f"--factors must be among {data.HINT_FACTORS}")
+    patches = data.ColorPatches(records, args.patch, args.p_no_hint, factors)
     val_records = [r for r in val_records if min(r["L"].shape) >= args.val_crop]
     torch.manual_seed(args.seed)
-    model = Colorizer(tuple(int(w) for w in args.widths.split(",")))
+    model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain)
     if args.zero_init:
         zero_last_layer(model.out)
-    task = ColorTask(model, patches, val_records, args.val_crop)
+    task = ColorTask(model, patches, val_records, args.val_crop, factors)
     train(task, config_from_args(args), description)
 
 
