@@ -7,7 +7,8 @@
   restoration network and of the decoded full-resolution plane itself.
 * Colorizer: mean CIEDE2000 (true L, predicted a/b) of the network and of the classical
   reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at hint
-  quality 60.  Greyscale images are left out of the colour table.
+  quality 60 (at 1/4 the decoder keeps the hint as it is, so that row shows no change).
+  Greyscale images are left out of the colour table.
 
 Images: the first ``--bsds`` (default 30) of bsds500/test in file-name order, set5 and set14,
 cropped to a multiple of 4 (the cache's ground truth).  The networks run through the
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         counts = ", ".join(f"{g}: {n_colour[g]}" for g in names)
         lines += [f"## Colorizer: mean CIEDE2000 (lower is better), hint quality {HINT_QUALITY}",
                   "", "Classical: bicubic-upsampled hint, or grey (a = b = 0) without a hint. "
+                  "At 1/4 the decoder keeps the hint (`COLORIZER_MIN_HINT_FACTOR`). "
                   f"Colour images: {counts}.", "",
                   "| hint | " + " | ".join(names + ["all"]) + " |",
                   "|---" * (len(names) + 2) + "|"]

@@ -65,9 +65,9 @@ def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return t.contiguous(memory_format=torch.channels_last)
 
 
-#: Hints denser than 1/8 of each side are used as they are: on validation the bundled
-#: colorizer does not improve on a 1/4 bicubic hint (CIEDE2000 1.958 vs 1.960) and costs up
-#: to 0.16 dB of PSNR-RGB at the top qualities (benchmarks/results/networks.md).
+#: Hints denser than 1/8 of each side are used as they are: a 1/4 bicubic hint leaves the
+#: colorizer nothing to gain (CIEDE2000 1.958 vs 1.960 when it was trained on it, and up to
+#: 0.16 dB of PSNR-RGB lost at the top qualities), so it is trained on 1/8 and sparser only.
 COLORIZER_MIN_HINT_FACTOR = 8
 
 #: Images larger than this (output pixels per side) run the networks on overlapping tiles, so
@@ -127,7 +127,12 @@ def colorize(
     nets: weights.NetworkSet,
     device: torch.device,
 ) -> np.ndarray:
-    """a/b (2, H, W) from full-resolution L and the bicubic hint (None: colour from L alone)."""
+    """a/b (2, H, W) from full-resolution L and the bicubic hint (None: colour from L alone).
+
+    A hint denser than 1/:data:`COLORIZER_MIN_HINT_FACTOR` is returned as it is.
+    """
+    if hint_ab is not None and factor < COLORIZER_MIN_HINT_FACTOR:
+        return hint_ab
     height, width = L.shape
     factors = [factor if hint_ab is not None else 0]
 
@@ -191,10 +196,7 @@ def decode(
         L = np.clip(super_resolve(L_low, h.scale, h.base_quality, size, nets, dev), 0.0, 100.0)
         if not h.source_mode.is_colour:
             return Image.fromarray(L_to_grey_u8(L), "L")
-        if hint_ab is not None and h.hint_factor < COLORIZER_MIN_HINT_FACTOR:
-            ab = hint_ab
-        else:
-            ab = colorize(L, hint_ab, h.hint_factor, nets, dev)
+        ab = colorize(L, hint_ab, h.hint_factor, nets, dev)
     else:
         L = np.clip(upsample(L_low, h.scale, size), 0.0, 100.0)
         if not h.source_mode.is_colour:
