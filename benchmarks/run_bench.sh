@@ -3,7 +3,8 @@
 #
 #   benchmarks/run_bench.sh [DATASET_DIR] [OUTDIR]
 #
-# Defaults: all 200 images of ../shared/datasets/bsds500/test into benchmarks/results/bsds500-test.
+# Defaults: the first LIMIT (default 50; 0 = all 200) images by name of
+# ../shared/datasets/bsds500/test into benchmarks/results/bsds500-test, as committed.
 # JOBS (default: number of CPUs) sets the worker processes. Re-running reuses OUTDIR/cache and
 # recomputes only what changed (new images, a codec or library upgraded, new weights).
 set -euo pipefail
@@ -12,12 +13,16 @@ cd "$(dirname "$0")/.."
 DATASET=${1:-../shared/datasets/bsds500/test}
 OUT=${2:-benchmarks/results/bsds500-test}
 JOBS=${JOBS:-$(nproc)}
+LIMIT=${LIMIT:-50}
+SUBSET=()
+[ "$LIMIT" != 0 ] && SUBSET=(--limit "$LIMIT")
 
 nice -n 10 python3 -m lumacodec.bench \
     --dataset "$DATASET" \
     --codecs lumacodec,jpeg,webp,avif,jpeg2000 \
     --output "$OUT" \
-    --jobs "$JOBS"
+    --jobs "$JOBS" \
+    "${SUBSET[@]}"
 
 # Kodak, with CompressAI's published curves overlaid (fetches the 24 images on first use):
 #   nice -n 10 python3 -m lumacodec.bench --dataset kodak --output benchmarks/results/kodak \
