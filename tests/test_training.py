@@ -188,5 +188,5 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
     assert isinstance(net, Colorizer) and net.out_gain == 10.0
     metrics = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"][
         "colorizer"]["validation"]
-    assert {"de_f8", "de_f16", "de_nohint", "de_rel", "de_worst_ratio"} <= metrics.keys()
+    assert {"de_f8", "de_f16", "de_nohint", "de_rel", "de_score"} <= metrics.keys()
     assert not {"de_f4", "de_f32"} & metrics.keys()

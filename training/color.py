@@ -8,7 +8,8 @@ decoded, bicubic-upsampled), for f in {4, 8, 16, 32}, or no hint with probabilit
 Target a/b / 128, loss L1.  Validation: mean CIEDE2000 of the network and of the classical
 reconstruction (bicubic hint, grey without one) at hint quality 60, per factor, on centre
 crops of the last ``--val-images`` images of bsds500/test; the weights are exported when the
-worst setting's (network / classical) ratio improves.
+mean (network / classical) ratio improves among weights that beat the classical path at every
+density.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class ColorTask:
     val_records: list[dict[str, np.ndarray]]
     val_crop: int
     factors: tuple[int, ...] = data.HINT_FACTORS
-    score_key: str = "de_worst_ratio"
+    score_key: str = "de_score"
     higher_is_better: bool = False
 
     def sample(self, rng: np.random.Generator, batch: int) -> tuple[Any, ...]:
@@ -81,12 +82,14 @@ class ColorTask:
             nets.append(de_net)
             classicals.append(de_cls)
         metrics["de_mean"] = float(np.mean(nets))
-        # The score is the worst setting's network / classical ratio: an export must improve
-        # on the classical reconstruction at every density, not on average (the large
-        # hint-free errors would otherwise outvote the hinted densities).
+        # The score: the mean network / classical ratio over settings, so the large hint-free
+        # errors cannot outvote the hinted densities, and only for weights that beat the
+        # classical reconstruction at every density (others score above 1, below any of them).
         ratios = np.divide(nets, classicals)
         metrics["de_rel"] = float(np.mean(ratios))
         metrics["de_worst_ratio"] = float(np.max(ratios))
+        worst = metrics["de_worst_ratio"]
+        metrics["de_score"] = metrics["de_rel"] if worst < 1.0 else 1.0 + worst
         return metrics
 
 
