@@ -452,6 +452,8 @@ def test_tiled_networks_match_whole_image(monkeypatch, tiny_networks) -> None:
     """Large images run the networks on tiles; the seams must not show."""
     from lumacodec import decoder
 
+    monkeypatch.setenv(decoder.BF16_ENV, "0")  # float32: tiles and whole agree to rounding
+
     rng = np.random.default_rng(3)
     cpu = torch.device("cpu")
     L_low = (rng.random((70, 91)) * 100).astype(np.float32)
@@ -466,3 +468,22 @@ def test_tiled_networks_match_whole_image(monkeypatch, tiny_networks) -> None:
     assert tiled_sr.shape == whole_sr.shape and tiled_ab.shape == whole_ab.shape
     assert np.abs(tiled_sr - whole_sr).max() < 1e-3
     assert np.abs(tiled_ab - whole_ab).max() < 1e-3
+
+
+def test_cpu_bfloat16_stays_close_to_float32(monkeypatch, tiny_networks) -> None:
+    """Where the CPU has native bfloat16 the networks run in it; LUMACODEC_CPU_BF16=0 turns it
+    off and gives the float32 result exactly."""
+    from lumacodec import decoder
+
+    cpu = torch.device("cpu")
+    L_low = (np.random.default_rng(4).random((40, 56)) * 100).astype(np.float32)
+    with torch.inference_mode():
+        x = torch.from_numpy(L_low / 100.0)[None, None]
+        reference = tiny_networks.sr[2](x, torch.tensor([0.3]))[0, 0].numpy() * 100.0
+    monkeypatch.setattr(decoder, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setenv(decoder.BF16_ENV, "0")
+    exact = decoder.super_resolve(L_low, 2, 30, (80, 112), tiny_networks, cpu)
+    np.testing.assert_allclose(exact, reference, atol=1e-3)
+    monkeypatch.setenv(decoder.BF16_ENV, "1")
+    fast = decoder.super_resolve(L_low, 2, 30, (80, 112), tiny_networks, cpu)
+    assert fast.dtype == np.float32 and 0 < np.abs(fast - reference).max() < 2.0

@@ -15,7 +15,11 @@ depends on floating-point results.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import functools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -70,6 +74,31 @@ def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
 #: 0.16 dB of PSNR-RGB lost at the top qualities), so it is trained on 1/8 and sparser only.
 COLORIZER_MIN_HINT_FACTOR = 8
 
+#: Set to "0" to keep the networks in float32 on CPUs with native bfloat16 (bit-identical
+#: output across CPUs, about 2.5x slower).
+BF16_ENV = "LUMACODEC_CPU_BF16"
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); Linux only."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+@contextlib.contextmanager
+def _inference(device: torch.device) -> Iterator[None]:
+    """No autograd; on a CPU with native bfloat16, convolutions in bfloat16 (2.5x faster on
+    768x512; L moves by at most ~0.1 of 100, well under one 8-bit output step)."""
+    bf16 = (device.type == "cpu" and os.environ.get(BF16_ENV, "1") != "0"
+            and cpu_has_native_bf16())
+    with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        yield
+
+
 #: Images larger than this (output pixels per side) run the networks on overlapping tiles, so
 #: decoding memory stays bounded (about 2 GB) however large the image.
 TILE = 1024
@@ -114,7 +143,7 @@ def super_resolve(
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
     net = nets.sr[scale]
     quality = torch.tensor([q], device=device)
-    with torch.inference_mode():
+    with _inference(device):
         x = _to_device(L_low / 100.0, device)
         y = _tiled(lambda t: net(t, quality), x, scale, TILE // scale, TILE_MARGIN // scale)
     return y[0, 0, : size[0], : size[1]].float().cpu().numpy() * 100.0
@@ -142,7 +171,7 @@ def colorize(
         x = F.pad(x, (0, (-w) % m, 0, (-h) % m), mode="replicate")
         return nets.colorizer(x[:, :1], x[:, 1:], factors)[..., :h, :w]
 
-    with torch.inference_mode():
+    with _inference(device):
         Lt = _to_device(L / 100.0, device)
         ht = (
             _to_device(hint_ab / AB_OFFSET, device)
