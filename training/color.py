@@ -4,7 +4,9 @@
 
 Inputs: the exact L of the image (the decoder feeds the SR output, which is close), and the
 hint as the decoder builds it (area-downsampled a/b at 1/f, AV1-coded at a hint quality,
-decoded, bicubic-upsampled), for f in {4, 8, 16, 32}, or no hint with probability 0.2.
+decoded, bicubic-upsampled), for f in ``--factors`` (default 8, 16, 32: the densities the
+decoder hands to the colorizer, see ``lumacodec.decoder.COLORIZER_MIN_HINT_FACTOR``), or no
+hint with probability 0.2.
 Target a/b / 128, loss L1.  Validation: mean CIEDE2000 of the network and of the classical
 reconstruction (bicubic hint, grey without one) at hint quality 60, per factor, on centre
 crops of the last ``--val-images`` images of bsds500/test; the weights are exported when the
@@ -84,7 +86,8 @@ class ColorTask:
         metrics["de_mean"] = float(np.mean(nets))
         # The score: the mean network / classical ratio over settings, so the large hint-free
         # errors cannot outvote the hinted densities, and only for weights that beat the
-        # classical reconstruction at every density (others score above 1, below any of them).
+        # classical reconstruction at every density (the others score above 1, so they rank
+        # after every checkpoint that does).
         ratios = np.divide(nets, classicals)
         metrics["de_rel"] = float(np.mean(ratios))
         metrics["de_worst_ratio"] = float(np.max(ratios))
