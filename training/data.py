@@ -110,7 +110,7 @@ def code_image(rgb: np.ndarray, keys: Collection[str] | None = None) -> dict[str
     ab = np.ascontiguousarray(lab[..., 1:].transpose(2, 0, 1))
     out: dict[str, np.ndarray] = {"L": L, "ab": ab.astype(np.float16)}
     for s, qualities in SR_QUALITIES.items():
-        low = L_to_u8(downsample(L, s)) if s > 1 else L_to_u8(L)
+        low = L_to_u8(downsample(L, s))
         for q in qualities:
             if f"x{s}_q{q}" in wanted:
                 out[f"x{s}_q{q}"] = (

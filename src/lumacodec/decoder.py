@@ -19,7 +19,6 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -81,12 +80,10 @@ BF16_ENV = "LUMACODEC_CPU_BF16"
 
 @functools.cache
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); Linux only."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), as torch detects it
+    (private probes: a torch without them gets float32)."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 @contextlib.contextmanager
