@@ -163,6 +163,7 @@ def test_distributed_training_exports_and_resumes(dataset: Path, tmp_path: Path)
     assert "world 2" in out and "step 3" in out
     ck = torch.load(tmp_path / "ck" / "sr_x2.pt", weights_only=True)
     assert ck["state"]["step"] == 3
+    assert "optimizer" not in ck  # a finished run's checkpoint stays small
     net = load_network(tmp_path / "w" / "sr_x2.safetensors")
     assert isinstance(net, SuperResolution) and net.config["channels"] == 8
     entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]["sr_x2"]
@@ -170,7 +171,7 @@ def test_distributed_training_exports_and_resumes(dataset: Path, tmp_path: Path)
     assert "gain_db" in entry["validation"]
 
     out = _train([*common, "--steps", "5", "--resume"], nproc=1, env=env)
-    assert "resumed" in out and "at step 3" in out
+    assert "resumed" in out and "at step 3" in out and "Adam starts afresh" in out
     assert "step 4" in out and "step 1 " not in out
     assert torch.load(tmp_path / "ck" / "sr_x2.pt", weights_only=True)["state"]["step"] == 5
 

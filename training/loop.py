@@ -10,7 +10,9 @@
   for everyone (broadcast each step), so all ranks stop at the same step.
 * Checkpoints (model, Adam, step, elapsed time, best score, rank 0's RNG states) go to
   ``training/checkpoints/<name>.pt`` every ``--checkpoint-minutes`` and at the end (and on
-  SIGTERM/SIGINT); ``--resume`` continues from one.  Other ranks reseed from (seed, rank,
+  SIGTERM/SIGINT); ``--resume`` continues from one.  A run that used up its budget leaves
+  out Adam's moments (twice the model's size, and these files are committed): resuming it
+  with a larger budget starts Adam afresh.  Other ranks reseed from (seed, rank,
   step) on resume, since only rank 0's RNG state is saved.
 * Validation every ``--val-every`` steps; when the score improves the weights are exported
   with :func:`lumacodec.networks.save_network` and recorded in the weights manifest, so a
@@ -212,7 +214,11 @@ def train(task: Task, cfg: LoopConfig, data_description: str,
     if cfg.resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, map_location=info.device, weights_only=True)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
+        if "optimizer" in ck:
+            opt.load_state_dict(ck["optimizer"])
+        else:
+            say(f"[{cfg.name}] the checkpoint of a finished run has no optimizer state: "
+                "Adam starts afresh")
         state.update(ck["state"])
         if rank0:
             rng.bit_generator.state = ck["rng"]
@@ -228,14 +234,16 @@ def train(task: Task, cfg: LoopConfig, data_description: str,
         f"threads {cfg.threads}, budget "
         + (f"{cfg.steps} steps" if cfg.steps is not None else f"{cfg.minutes} min"))
 
-    def save_checkpoint() -> None:
+    def save_checkpoint(with_optimizer: bool = True) -> None:
         if not rank0:
             return
         ckpt_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
-                    "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                    "config": asdict(cfg)}, tmp)
+        ck = {"model": model.state_dict(), "state": state, "rng": rng.bit_generator.state,
+              "torch_rng": torch.get_rng_state(), "config": asdict(cfg)}
+        if with_optimizer:
+            ck["optimizer"] = opt.state_dict()
+        torch.save(ck, tmp)
         os.replace(tmp, ckpt_path)
 
     def validate_and_export() -> dict[str, float]:
@@ -314,7 +322,7 @@ def train(task: Task, cfg: LoopConfig, data_description: str,
             last_ckpt = time.time()
     if state["step"] != state["val_step"] and not stopping:
         validate_and_export()
-    save_checkpoint()
+    save_checkpoint(with_optimizer=stopping)
     say(f"[{cfg.name}] {'stopped' if stopping else 'finished'} at step {state['step']}, "
         f"best {task.score_key} = {state['best']} at step {state['best_step']}")
     if info.world > 1:
