@@ -43,6 +43,7 @@ def make_networks(network_id: bytes = bytes(8), seed: int = 0) -> weights.Networ
         },
         Colorizer(widths=(8, 8, 8)).eval(),
         network_id,
+        {2: SuperResolution(2, channels=8, blocks=1).eval()},
     )
 
 

@@ -470,6 +470,30 @@ def test_tiled_networks_match_whole_image(monkeypatch, tiny_networks) -> None:
     assert np.abs(tiled_ab - whole_ab).max() < 1e-3
 
 
+def test_cascade_restores_coded_planes_first(monkeypatch, network_factory) -> None:
+    """A x2 network trained on restored planes gets the x1 network's output for a coded base
+    layer (on tiles as on the whole image), and the plane itself for a lossless one."""
+    from lumacodec import decoder
+
+    monkeypatch.setenv(decoder.BF16_ENV, "0")
+    nets = network_factory()
+    nets.sr[2].restored_input = True
+    cpu = torch.device("cpu")
+    L_low = (np.random.default_rng(5).random((70, 91)) * 100).astype(np.float32)
+    with torch.inference_mode():
+        x = torch.from_numpy(L_low / 100.0)[None, None]
+        q = torch.tensor([0.3])
+        cascade = nets.sr[2](nets.sr[1](x, q), q)[0, 0].numpy() * 100.0
+        lossless = nets.sr[2](x, torch.tensor([1.0]))[0, 0].numpy() * 100.0
+    whole = decoder.super_resolve(L_low, 2, 30, (140, 182), nets, cpu)
+    np.testing.assert_allclose(whole, cascade, atol=1e-3)
+    np.testing.assert_allclose(
+        decoder.super_resolve(L_low, 2, LOSSLESS_QUALITY, (140, 182), nets, cpu), lossless,
+        atol=1e-3)
+    monkeypatch.setattr(decoder, "TILE", 64)
+    assert np.abs(decoder.super_resolve(L_low, 2, 30, (140, 182), nets, cpu) - whole).max() < 1e-3
+
+
 def test_cpu_bfloat16_stays_close_to_float32(monkeypatch, tiny_networks) -> None:
     """Where the CPU has native bfloat16 the networks run in it; LUMACODEC_CPU_BF16=0 turns it
     off and gives the float32 result exactly."""

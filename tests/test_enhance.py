@@ -9,6 +9,7 @@ from PIL import Image
 
 import lumacodec
 from lumacodec import weights
+from lumacodec.enhance import upscale_clean
 from lumacodec.errors import LumacodecError
 
 HAS_BUNDLED_WEIGHTS = all(
@@ -65,6 +66,28 @@ def test_runs_the_networks(tiny_networks: weights.NetworkSet, network_factory) -
     assert not np.array_equal(a, b)  # the output depends on the weights
     again = np.asarray(lumacodec.enhance(grey, 2, networks=tiny_networks, device="cpu"))
     assert np.array_equal(a, again)  # and is deterministic
+
+
+def test_upscaling_runs_the_clean_input_network(network_factory) -> None:
+    grey = grey_photo()
+    nets = network_factory()
+    a = np.asarray(lumacodec.enhance(grey, 2, color=False, networks=nets, device="cpu"))
+    other = network_factory(seed=1)
+    nets.sr[2] = other.sr[2]  # the decoder's x2 network plays no part
+    assert np.array_equal(a, lumacodec.enhance(grey, 2, color=False, networks=nets, device="cpu"))
+    nets.sr_clean[2] = other.sr_clean[2]
+    assert not np.array_equal(
+        a, lumacodec.enhance(grey, 2, color=False, networks=nets, device="cpu"))
+    # x4 without a x4 clean network: the x2 one twice; without any, the decoder's x4
+    cpu = torch.device("cpu")
+    L = np.asarray(grey, np.float32) / 2.55
+    twice = upscale_clean(upscale_clean(L, 2, nets, cpu), 2, nets, cpu)
+    np.testing.assert_array_equal(upscale_clean(L, 4, nets, cpu), twice)
+    nets.sr_clean.clear()
+    b = upscale_clean(L, 4, nets, cpu)
+    assert b.shape == twice.shape and not np.allclose(b, twice)
+    nets.sr[4] = other.sr[4]
+    assert not np.allclose(b, upscale_clean(L, 4, nets, cpu))
 
 
 @pytest.mark.parametrize("scale", [0, 3, 8, "2", 2.0])

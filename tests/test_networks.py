@@ -66,6 +66,17 @@ def test_save_load_round_trip(tmp_path) -> None:
         assert torch.equal(net(x, torch.tensor([0.5])), loaded(x, torch.tensor([0.5])))
 
 
+def test_sr_restored_input_is_part_of_the_config(tmp_path) -> None:
+    save_network(SuperResolution(2, channels=8, blocks=1, restored_input=True), tmp_path / "a")
+    assert load_network(tmp_path / "a").restored_input
+    old = SuperResolution(2, channels=8, blocks=1)
+    del old.config["restored_input"]  # a file written before the option existed
+    save_network(old, tmp_path / "b")
+    assert not load_network(tmp_path / "b").restored_input
+    with pytest.raises(ValueError, match="restored_input"):
+        SuperResolution(1, restored_input=True)
+
+
 def test_load_garbage_is_a_clear_error(tmp_path) -> None:
     path = tmp_path / "bad.safetensors"
     path.write_bytes(b"not a safetensors file")

@@ -7,6 +7,7 @@ import pytest
 
 from lumacodec.resample import (
     downsample,
+    downsample_bicubic,
     pad_to_multiple,
     reduced_size,
     upsample,
@@ -107,3 +108,16 @@ def test_upsample_tensor_factor_one_only_crops() -> None:
     t = torch.arange(12, dtype=torch.float32).reshape(1, 1, 3, 4)
     assert torch.equal(upsample_tensor(t, 1), t)
     assert upsample_tensor(t, 1, (2, 3)).shape == (1, 1, 2, 3)
+
+
+def test_downsample_bicubic_is_antialiased_and_mean_preserving(rng: np.random.Generator) -> None:
+    y, x = np.mgrid[0:64, 0:96].astype(np.float32)
+    smooth = 50 + 30 * np.sin(x / 9) * np.cos(y / 11)
+    small = downsample_bicubic(np.stack([smooth, smooth + 1]), 2)
+    assert small.shape == (2, 32, 48)
+    np.testing.assert_allclose(small[1] - small[0], 1.0, atol=1e-4)
+    # a smooth plane is close to its area average; an alternating one (pure aliasing)
+    # is averaged away, which an unfiltered bicubic resize would not do
+    assert np.abs(small[0] - downsample(smooth, 2)).mean() < 0.1
+    stripes = np.tile(np.array([0.0, 100.0], np.float32), (64, 48))
+    assert np.ptp(downsample_bicubic(stripes, 4)[4:-4, 4:-4]) < 1.0

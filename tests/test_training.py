@@ -118,6 +118,33 @@ def test_sr_patches_shapes_and_ranges(cached: list[dict]) -> None:
     assert net(low, q).shape == target.shape
 
 
+def test_sr_patches_focus_and_clean(cached: list[dict]) -> None:
+    rng = np.random.default_rng(0)
+    focused = data.SRPatches(cached, scale=2, patch=16, focus=(10,), focus_share=0.8)
+    q = np.concatenate([focused.sample(rng, 50)[1].numpy() for _ in range(4)])
+    assert 0.75 < float(np.mean(np.isclose(q, 0.10))) < 0.95  # 0.8 + 0.2 / 9 expected
+    records = [dict(r) for r in cached]
+    data.add_clean_planes(records, 2)
+    plane = records[0]["x2_bicubic"]
+    assert plane.dtype == np.uint8 and plane.shape == records[0]["x2_q10"].shape
+    assert not np.array_equal(plane, records[0][f"x2_q{LOSSLESS_QUALITY}"])  # not area
+    low, q, target = data.SRPatches(records, scale=2, patch=16, clean=True).sample(rng, 6)
+    assert torch.all(q == 1.0) and low.shape == (6, 1, 16, 16) and target.shape == (6, 1, 32, 32)
+
+
+def test_sr_patches_of_restored_planes(cached: list[dict]) -> None:
+    records = [dict(r) for r in cached]
+    data.add_restored_planes(records, 2, (10, LOSSLESS_QUALITY), lambda low, q: low + 1.0,
+                             log=False)
+    assert set(records[0]) - set(cached[0]) == {"x2_q10_restored"}
+    patches = data.SRPatches(records, scale=2, patch=16, qualities=(10,), restored=True)
+    r = records[0]
+    np.testing.assert_allclose(patches.low_plane(r, 10) - patches.low_plane(r, 10, raw=True),
+                               1.0, atol=0.05)  # float16
+    low, _, target = patches.sample(np.random.default_rng(0), 4)
+    assert 0.005 < float(low.mean() - target.mean()) < 0.02  # the +1 L shows, /100
+
+
 def test_sr_patches_at_scale_1_pair_the_coded_plane_with_the_original(cached: list[dict]) -> None:
     low, q, target = data.SRPatches(cached, scale=1, patch=32).sample(np.random.default_rng(0), 4)
     assert low.shape == target.shape == (4, 1, 32, 32)
@@ -176,6 +203,33 @@ def test_distributed_training_exports_and_resumes(dataset: Path, tmp_path: Path)
     assert torch.load(tmp_path / "ck" / "sr_x2.pt", weights_only=True)["state"]["step"] == 5
 
 
+def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
+    """--clean trains enhance's network from --init weights; --focus decides the score."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+           "OMP_NUM_THREADS": "1"}
+    common = ["--scale", "2", "--data", str(dataset), "--train-sets", "train", "--val-set", "val",
+              "--val-images", "1", "--val-crop", "64", "--patch", "16", "--batch", "2",
+              "--warmup", "1", "--steps", "2", "--val-every", "2", "--workers", "1",
+              "--cache", str(tmp_path / "cache"), "--checkpoint-dir", str(tmp_path / "ck"),
+              "--weights-dir", str(tmp_path / "w"), "--channels", "8", "--blocks", "1"]
+    _train([*common, "--focus", "10,15", "--loss", "mse"], nproc=1, env=env)
+    first = tmp_path / "w" / "sr_x2.safetensors"
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]
+    metrics = manifest["sr_x2"]["validation"]
+    assert metrics["gain_db"] == pytest.approx((metrics["gain_q10"] + metrics["gain_q15"]) / 2)
+    _train([*common, "--clean", "--init", str(first), "--blocks", "3"], nproc=1, env=env)
+    net = load_network(tmp_path / "w" / "sr_x2_clean.safetensors")
+    assert net.config["blocks"] == 1  # the architecture of --init, not --blocks
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]
+    assert set(manifest["sr_x2_clean"]["validation"]) == {"psnr_bicubic", "gain_bicubic",
+                                                         "gain_db"}
+    assert "bicubic-downsampled" in manifest["sr_x2_clean"]["data"]
+    _train([*common, "--restored-input", "--name", "cascade"], nproc=1, env=env)
+    assert load_network(tmp_path / "w" / "cascade.safetensors").restored_input
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]
+    assert "restored by the bundled sr_x1" in manifest["cascade"]["data"]
+
+
 def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
            "OMP_NUM_THREADS": "1"}
@@ -191,3 +245,25 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
         "colorizer"]["validation"]
     assert {"de_f8", "de_f16", "de_nohint", "de_rel", "de_score"} <= metrics.keys()
     assert not {"de_f4", "de_f32"} & metrics.keys()
+
+
+def test_adopt_promotes_a_network_with_its_manifest_entry(tmp_path: Path) -> None:
+    from lumacodec import weights
+    from lumacodec.networks import save_network
+    from training.adopt import adopt
+
+    run, bundle = tmp_path / "run", tmp_path / "bundle"
+    run.mkdir()
+    bundle.mkdir()
+    save_network(SuperResolution(2, channels=8, blocks=1), run / "x2_try.safetensors")
+    weights.write_manifest_entry("x2_try", run / "x2_try.safetensors", run, command="cmd",
+                                 steps=7, validation={"gain_db": 0.3})
+    target = adopt(run, "x2_try", "sr_x2", bundle)
+    entry = weights.read_manifest(bundle)["networks"]["sr_x2"]
+    assert target == bundle / "sr_x2.safetensors" and entry["file"] == "sr_x2.safetensors"
+    assert entry["sha256"] == weights.file_sha256(target)
+    assert entry["command"] == "cmd" and entry["steps"] == 7
+    assert entry["validation"] == {"gain_db": 0.3}
+    (run / "x2_try.safetensors").write_bytes(b"changed since export")
+    with pytest.raises(ValueError, match="does not match"):
+        adopt(run, "x2_try", "sr_x2", bundle)

@@ -15,6 +15,7 @@ def _make_set(directory) -> None:
         "sr_x2": SuperResolution(2, channels=8, blocks=1),
         "sr_x4": SuperResolution(4, channels=8, blocks=1),
         "colorizer": Colorizer(widths=(8, 8, 8)),
+        "sr_x2_clean": SuperResolution(2, channels=8, blocks=1),
     }
     for name, net in nets.items():
         path = directory / f"{name}.safetensors"
@@ -33,8 +34,22 @@ def test_load_network_set_and_id(tmp_path) -> None:
     _make_set(tmp_path)
     manifest = weights.read_manifest(tmp_path)
     nets = weights.load_network_set(tmp_path)
-    assert set(nets.sr) == {1, 2, 4}
+    assert set(nets.sr) == {1, 2, 4} and set(nets.sr_clean) == {2}
     assert nets.id.hex() == manifest["network_id"]
+
+
+def test_enhance_networks_are_not_part_of_the_id(tmp_path) -> None:
+    _make_set(tmp_path)
+    before = weights.load_network_set(tmp_path).id
+    path = tmp_path / "sr_x2_clean.safetensors"
+    save_network(SuperResolution(2, channels=8, blocks=2), path)
+    weights.write_manifest_entry("sr_x2_clean", path, directory=tmp_path, steps=1)
+    nets = weights.load_network_set(tmp_path)
+    assert nets.sr_clean[2].config["blocks"] == 2  # the new file is the one loaded
+    assert nets.id == before == bytes.fromhex(weights.read_manifest(tmp_path)["network_id"])
+    save_network(SuperResolution(2, channels=8, blocks=2), tmp_path / "sr_x2.safetensors")
+    weights.write_manifest_entry("sr_x2", tmp_path / "sr_x2.safetensors", directory=tmp_path)
+    assert weights.load_network_set(tmp_path).id != before  # a decoding network is
 
 
 def test_tampered_weights_are_refused(tmp_path) -> None:
@@ -46,5 +61,5 @@ def test_tampered_weights_are_refused(tmp_path) -> None:
 
 
 def test_incomplete_set_names_what_is_missing(tmp_path) -> None:
-    with pytest.raises(LumacodecError, match="sr_x1, sr_x2, sr_x4, colorizer"):
+    with pytest.raises(LumacodecError, match="sr_x1, sr_x2, sr_x4, colorizer, sr_x2_clean"):
         weights.load_network_set(tmp_path)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
@@ -36,7 +36,7 @@ from PIL import Image
 from lumacodec.baselayer import LOSSLESS_QUALITY, decode_plane, encode_plane
 from lumacodec.color import L_to_u8, rgb_to_lab, u8_to_L
 from lumacodec.hints import decode_hint, encode_hint, upsample_hint
-from lumacodec.resample import downsample
+from lumacodec.resample import downsample, downsample_bicubic
 
 #: Training folders (relative to the datasets root); never validate on these.
 TRAIN_SETS = ("bsds500/train", "bsds500/val", "sun_hays80", "wikipedia_photos", "mate_nature")
@@ -211,20 +211,54 @@ def _area_weights(sizes: Sequence[int]) -> np.ndarray:
     return w / w.sum()
 
 
+def add_clean_planes(records: list[dict[str, np.ndarray]], scale: int) -> None:
+    """Add ``x{scale}_bicubic`` to each record: its L bicubic-downsampled (the SR literature's
+    degradation, :func:`lumacodec.resample.downsample_bicubic`) and rounded to 8 bits."""
+    for r in records:
+        r[f"x{scale}_bicubic"] = L_to_u8(downsample_bicubic(r["L"], scale))
+
+
+def add_restored_planes(
+    records: list[dict[str, np.ndarray]], scale: int, qualities: Iterable[int],
+    restore: Callable[[np.ndarray, int], np.ndarray], log: bool = True,
+) -> None:
+    """Add ``x{scale}_q{q}_restored`` (float16 L) to each record: the coded plane after
+    ``restore(L_low, q)`` (the decoder's ×1 network), the input of a cascade ×s network."""
+    t0 = time.time()
+    for i, r in enumerate(records, 1):
+        for q in qualities:
+            if q != LOSSLESS_QUALITY:
+                r[f"x{scale}_q{q}_restored"] = restore(
+                    u8_to_L(r[f"x{scale}_q{q}"]), q).astype(np.float16)
+        if log and (i % 100 == 0 or i == len(records)):
+            print(f"  restored the x{scale} planes of {i}/{len(records)} images "
+                  f"({time.time() - t0:.0f}s)", flush=True)
+
+
 @dataclass
 class SRPatches:
     """Random training batches for ×``scale`` SR from cached, decoded planes.
 
     Batch: ``(low (N,1,p,p), quality (N,), target (N,1,sp,sp))``, all float32 in [0, 1]:
-    low = decoded L / 100 at a quality drawn uniformly from ``qualities``, quality = q / 100
-    (lossless = 1.0), target = the original L / 100.  Images are drawn in proportion to their
-    area, so large photos (the richest detail) give more patches.
+    low = decoded L / 100 at a quality drawn from ``qualities``, quality = q / 100
+    (lossless = 1.0), target = the original L / 100.  With ``focus``, a share
+    ``focus_share`` of the patches comes from those qualities (the ones the presets use) and
+    the rest uniformly from all, so the network stays sound at every quality but spends its
+    capacity where streams are.  ``clean`` trains on bicubic-downsampled, uncoded L instead
+    (``x{scale}_bicubic``, see :func:`add_clean_planes`; quality input 1.0), for
+    :func:`lumacodec.enhance`; ``restored`` takes coded planes after the ×1 network
+    (:func:`add_restored_planes`).  Images are drawn in proportion to their area, so large
+    photos (the richest detail) give more patches.
     """
 
     records: list[dict[str, np.ndarray]]
     scale: int
     patch: int = 64
     qualities: tuple[int, ...] = ()
+    focus: tuple[int, ...] = ()
+    focus_share: float = 0.5
+    clean: bool = False
+    restored: bool = False
     weights: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -238,16 +272,30 @@ class SRPatches:
             raise ValueError(f"no image is large enough for {p}px patches at x{self.scale}")
         self.weights = _area_weights([r["L"].size for r in self.records])
 
+    def low_plane(self, record: dict[str, np.ndarray], q: int, raw: bool = False) -> np.ndarray:
+        """The network's input plane (L in [0, 100]) of ``record`` at base quality ``q``
+        (``raw``: as decoded, before any restoration: what the classical decoder upsamples)."""
+        s = self.scale
+        if self.clean:
+            return u8_to_L(record[f"x{s}_bicubic"])
+        if self.restored and q != LOSSLESS_QUALITY and not raw:
+            return record[f"x{s}_q{q}_restored"]
+        return u8_to_L(record[f"x{s}_q{q}"])
+
     def sample(self, rng: np.random.Generator, batch: int) -> tuple[torch.Tensor, ...]:
         s, p = self.scale, self.patch
         lows, qs, targets = [], [], []
         for i in rng.choice(len(self.records), size=batch, p=self.weights):
             r = self.records[i]
-            q = int(rng.choice(self.qualities))
-            low = r[f"x{s}_q{q}"]
+            if self.clean:
+                q = LOSSLESS_QUALITY
+            else:
+                focus = self.focus and rng.random() < self.focus_share
+                q = int(rng.choice(self.focus if focus else self.qualities))
+            low = self.low_plane(r, q)
             y = int(rng.integers(0, low.shape[0] - p + 1))
             x = int(rng.integers(0, low.shape[1] - p + 1))
-            lo = u8_to_L(low[y : y + p, x : x + p]) * (1.0 / 100.0)
+            lo = low[y : y + p, x : x + p].astype(np.float32) * (1.0 / 100.0)
             hi = r["L"][s * y : s * (y + p), s * x : s * (x + p)] * (1.0 / 100.0)
             lo, hi = dihedral([lo, hi], rng)
             lows.append(lo)

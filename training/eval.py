@@ -5,6 +5,8 @@
 * SR ×2 / ×4: PSNR of L (peak L = 100) of the network and of bicubic upsampling of the *same*
   decoded base-layer plane, per base quality (and lossless), on whole images; ×1: of the
   restoration network and of the decoded full-resolution plane itself.
+* SR of clean L (``lumacodec.enhance``'s networks): PSNR-L of the network and of bicubic
+  upsampling of L bicubic-downsampled by 2 and 4 (the SR literature's degradation), 8-bit.
 * Colorizer: mean CIEDE2000 (true L, predicted a/b) of the network and of the classical
   reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at hint
   quality 60 (at 1/4 the decoder keeps the hint as it is, so that row shows no change).
@@ -27,11 +29,12 @@ import numpy as np
 import torch
 
 from lumacodec import weights
-from lumacodec.color import u8_to_L
+from lumacodec.color import L_to_u8, u8_to_L
 from lumacodec.decoder import colorize, super_resolve
+from lumacodec.enhance import upscale_clean
 from lumacodec.hints import upsample_hint
 from lumacodec.networks import load_network
-from lumacodec.resample import upsample
+from lumacodec.resample import downsample_bicubic, upsample
 
 from . import data
 from .loop import REPO
@@ -78,11 +81,14 @@ def main(argv: list[str] | None = None) -> None:
     nets = {n: load_network(Path(args.weights_dir) / e["file"]) for n, e in manifest.items()
             if n in weights.NETWORK_NAMES}
     sr = {s: nets[f"sr_x{s}"] for s in (1, 2, 4) if f"sr_x{s}" in nets}
-    netset = weights.NetworkSet(sr, nets.get("colorizer"), b"")  # type: ignore[arg-type]
+    sr_clean = {s: nets[f"sr_x{s}_clean"] for s in (2, 4) if f"sr_x{s}_clean" in nets}
+    netset = weights.NetworkSet(sr, nets.get("colorizer"), b"", sr_clean)  # type: ignore[arg-type]
+    clean_scales = [s for s in (2, 4) if s in sr or s in sr_clean]
     device = torch.device("cpu")
 
     # results[kind][(row, group)] = (classical values, network values)
     sr_res: dict[int, dict] = {s: defaultdict(lambda: ([], [])) for s in sr}
+    clean_res: dict = defaultdict(lambda: ([], []))
     col_res: dict = defaultdict(lambda: ([], []))
     n_colour = defaultdict(int)
     keys = ["L", "ab", *(f"x{s}_q{q}" for s in sr for q in SR_EVAL_QUALITIES[s]),
@@ -98,6 +104,11 @@ def main(argv: list[str] | None = None) -> None:
                     res = sr_res[s][(q, group)]
                     res[0].append(psnr_L(upsample(low, s, (H, W)), L))
                     res[1].append(psnr_L(super_resolve(low, s, q, (H, W), netset, device), L))
+            for s in clean_scales:
+                low = u8_to_L(L_to_u8(downsample_bicubic(L, s)))
+                res = clean_res[(s, group)]
+                res[0].append(psnr_L(upsample(low, s, (H, W)), L))
+                res[1].append(psnr_L(upscale_clean(low, s, netset, device), L))
             ab = rec["ab"].astype(np.float32)
             if netset.colorizer is None or float(np.abs(ab).max()) <= 2.0:
                 continue  # greyscale image: nothing to colour
@@ -140,6 +151,18 @@ def main(argv: list[str] | None = None) -> None:
             allc = [sum((sr_res[s][(q, g)][i] for g in names), []) for i in (0, 1)]
             tag = "lossless" if q == data.LOSSLESS_QUALITY else str(q)
             lines.append(f"| {tag} | " + " | ".join(cells + [_cell(*allc)]) + " |")
+        lines.append("")
+    if clean_scales:
+        lines += ["## Super-resolution of clean L (`lumacodec.enhance`): PSNR-L, bicubic → "
+                  "network", "", "L bicubic-downsampled (antialiased, as the SR literature's "
+                  "benchmarks) and rounded to 8 bits; upscaled as `lumacodec.enhance` does "
+                  "(`lumacodec.enhance.upscale_clean`: ×4 is the ×2 clean network twice).", "",
+                  "| scale | " + " | ".join(names + ["all"]) + " |",
+                  "|---" * (len(names) + 2) + "|"]
+        for s in clean_scales:
+            cells = [_cell(*clean_res[(s, g)]) for g in names]
+            allc = [sum((clean_res[(s, g)][i] for g in names), []) for i in (0, 1)]
+            lines.append(f"| ×{s} | " + " | ".join(cells + [_cell(*allc)]) + " |")
         lines.append("")
     if netset.colorizer is not None:
         counts = ", ".join(f"{g}: {n_colour[g]}" for g in names)

@@ -4,10 +4,14 @@
 
 Inputs are L planes downsampled by the scale, AV1-coded at a quality of the ladder's set for
 that scale (or lossless; scale 1 has only coded planes) and decoded, exactly as the decoder
-receives them (see :mod:`training.data`); the target is the original L.  Loss: L1 on L / 100.
-Validation: mean PSNR-L gain over bicubic of the same decoded plane (at ×1: over the plane
-itself) on centre crops of the last ``--val-images`` images of bsds500/test (the evaluation
-script uses the first ones).
+receives them (see :mod:`training.data`); the target is the original L.  ``--focus`` draws a
+share of the patches from the qualities the presets use.  ``--clean`` trains the network of
+:func:`lumacodec.enhance` instead (name ``sr_x{s}_clean``): uncoded L, bicubic-downsampled.
+Loss: L1 (or ``--loss mse``, which is what PSNR measures) on L / 100; ``--init`` starts from
+a weights file.  Validation: mean PSNR-L gain over bicubic of the same decoded plane (at ×1:
+over the plane itself; the export score averages the ``--focus`` qualities when given) on
+centre crops of the last ``--val-images`` images of bsds500/test (the evaluation script uses
+the first ones).
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from lumacodec.color import u8_to_L
-from lumacodec.networks import SuperResolution
+from lumacodec import weights
+from lumacodec.decoder import super_resolve
+from lumacodec.networks import SuperResolution, load_network
 from lumacodec.resample import upsample_tensor
 
 from . import data
@@ -30,9 +35,11 @@ from .metrics import psnr
 #: Base qualities the in-training validation reports (a subset of the trained ones).
 VAL_QUALITIES = {
     1: (5, 10, 20, 40),
-    2: (10, 25, 40, data.LOSSLESS_QUALITY),
-    4: (10, 20, data.LOSSLESS_QUALITY),
+    2: (10, 15, 25, 40, data.LOSSLESS_QUALITY),
+    4: (10, 15, 20, data.LOSSLESS_QUALITY),
 }
+#: Tag of the clean (bicubic-downsampled, uncoded) validation input.
+CLEAN = "bicubic"
 
 
 @dataclass
@@ -43,6 +50,7 @@ class SRTask:
     patches: data.SRPatches
     val_records: list[dict[str, np.ndarray]]
     val_crop: int
+    loss_kind: str = "l1"
     score_key: str = "gain_db"
     higher_is_better: bool = True
 
@@ -52,29 +60,38 @@ class SRTask:
     def loss(self, model: nn.Module, batch: tuple[torch.Tensor, ...],
              device: torch.device) -> torch.Tensor:
         low, q, target = (t.to(device) for t in batch)
-        return (model(low, q) - target).abs().mean()
+        err = model(low, q) - target
+        return (err * err).mean() if self.loss_kind == "mse" else err.abs().mean()
 
     def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         """PSNR-L of the network and of bicubic per base quality, on centre crops."""
-        s, c = self.patches.scale, self.val_crop
+        p = self.patches
+        s, c = p.scale, self.val_crop
         metrics: dict[str, float] = {}
-        gains = []
-        for q in VAL_QUALITIES[s]:
-            lows, targets = [], []
+        gains = {}
+        shown = [q for q in VAL_QUALITIES[s] if q in p.qualities]
+        for q in [data.LOSSLESS_QUALITY] if p.clean else shown:
+            lows, raws, targets = [], [], []
             for r in self.val_records:
                 y, x = data.center_origin(r["L"].shape, c, s)
-                lows.append(u8_to_L(r[f"x{s}_q{q}"][y // s : (y + c) // s, x // s : (x + c) // s]))
+                box = np.s_[y // s : (y + c) // s, x // s : (x + c) // s]
+                lows.append(p.low_plane(r, q)[box])
+                raws.append(p.low_plane(r, q, raw=True)[box])
                 targets.append(r["L"][y : y + c, x : x + c])
-            low = torch.from_numpy(np.stack(lows)[:, None] / 100.0).float().to(device)
-            target = torch.from_numpy(np.stack(targets)[:, None] / 100.0).float().to(device)
+
+            def batch(planes: list[np.ndarray]) -> torch.Tensor:
+                return torch.from_numpy(np.stack(planes)[:, None] / 100.0).float().to(device)
+
+            target = batch(targets)
             qin = torch.full((len(lows),), data.quality_input(q), device=device)
-            p_net = psnr(model(low, qin), target).mean().item()
-            p_bic = psnr(upsample_tensor(low, s), target).mean().item()
-            tag = "lossless" if q == data.LOSSLESS_QUALITY else f"q{q}"
+            p_net = psnr(model(batch(lows), qin), target).mean().item()
+            p_bic = psnr(upsample_tensor(batch(raws), s), target).mean().item()
+            tag = CLEAN if p.clean else "lossless" if q == data.LOSSLESS_QUALITY else f"q{q}"
             metrics[f"psnr_{tag}"] = p_net
             metrics[f"gain_{tag}"] = p_net - p_bic
-            gains.append(p_net - p_bic)
-        metrics["gain_db"] = float(np.mean(gains))
+            gains[q] = p_net - p_bic
+        scored = [g for q, g in gains.items() if q in p.focus] or list(gains.values())
+        metrics["gain_db"] = float(np.mean(scored))
         return metrics
 
 
@@ -135,19 +152,69 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--blocks", type=int, default=6)
     parser.add_argument("--no-zero-init", dest="zero_init", action="store_false",
                         help="keep PyTorch's random init of the last conv")
+    parser.add_argument("--init", default="",
+                        help="start from this weights file (its architecture; --channels and "
+                             "--blocks are ignored)")
+    parser.add_argument("--clean", action="store_true",
+                        help="train lumacodec.enhance's network on bicubic-downsampled clean L")
+    parser.add_argument("--qualities", default="",
+                        help="comma-separated base qualities (default: all of the scale's)")
+    parser.add_argument("--focus", default="",
+                        help="comma-separated qualities that get --focus-share of the patches "
+                             "and decide the export score")
+    parser.add_argument("--focus-share", type=float, default=0.5)
+    parser.add_argument("--restored-input", action="store_true",
+                        help="train on coded planes the bundled x1 network restored first (the "
+                             "decoder then runs both: a cascade)")
+    parser.add_argument("--loss", choices=("l1", "mse"), default="l1")
     add_data_arguments(parser)
     add_loop_arguments(parser, {"name": "", "batch": 16, "lr": 5e-4, "val_every": 500})
     args = parser.parse_args(argv)
     s = args.scale
-    args.name = args.name or f"sr_x{s}"
+    if (args.clean or args.restored_input) and s == 1:
+        parser.error("--clean and --restored-input need --scale 2 or 4")
+    if args.clean and args.restored_input:
+        parser.error("--clean inputs are not coded: nothing to restore")
+    args.name = args.name or f"sr_x{s}" + ("_clean" if args.clean else "")
+    qualities = tuple(int(q) for q in args.qualities.split(",") if q) or data.SR_QUALITIES[s]
+    focus = tuple(int(q) for q in args.focus.split(",") if q)
+    if not set(focus) <= set(qualities) <= set(data.SR_QUALITIES[s]):
+        parser.error(f"--focus must be among --qualities, and those among the cached "
+                     f"{data.SR_QUALITIES[s]}")
     keys = ["L", *(f"x{s}_q{q}" for q in data.SR_QUALITIES[s])]
-    records, val_records, description = prepare(args, keys)
-    patches = data.SRPatches(records, s, args.patch or (48 if s == 4 else 64))
+    records, val_records, description = prepare(args, ["L"] if args.clean else keys)
+    if args.clean:
+        data.add_clean_planes(records, s)
+        data.add_clean_planes(val_records, s)
+        description += "; inputs bicubic-downsampled, uncoded"
+    if args.restored_input:
+        restorer = weights.NetworkSet({1: load_network(weights.BUNDLED_DIR / "sr_x1.safetensors")},
+                                      None, b"")  # type: ignore[arg-type]
+        cpu = torch.device("cpu")
+
+        def restore(low: np.ndarray, q: int) -> np.ndarray:
+            return super_resolve(low, 1, q, low.shape, restorer, cpu)
+
+        torch.set_num_threads(args.threads)
+        for recs in (records, val_records):
+            data.add_restored_planes(recs, s, qualities, restore)
+        description += ("; coded inputs restored by the bundled sr_x1 (sha256 "
+                        f"{weights.file_sha256(weights.BUNDLED_DIR / 'sr_x1.safetensors')[:12]})")
+    patches = data.SRPatches(records, s, args.patch or (48 if s == 4 else 64), qualities,
+                             focus, args.focus_share, args.clean, args.restored_input)
     torch.manual_seed(args.seed)
-    model = SuperResolution(s, channels=args.channels, blocks=args.blocks)
-    if args.zero_init:
-        zero_last_layer(model.tail[0])
-    task = SRTask(model, patches, val_records, args.val_crop)
+    if args.init:
+        init = load_network(args.init)
+        if not isinstance(init, SuperResolution) or init.scale != s:
+            parser.error(f"--init {args.init} is not a x{s} super-resolution network")
+        model = SuperResolution(**{**init.config, "restored_input": args.restored_input})
+        model.load_state_dict(init.state_dict())
+    else:
+        model = SuperResolution(s, channels=args.channels, blocks=args.blocks,
+                                restored_input=args.restored_input)
+        if args.zero_init:
+            zero_last_layer(model.tail[0])
+    task = SRTask(model, patches, val_records, args.val_crop, args.loss)
     train(task, config_from_args(args), description)
 
 

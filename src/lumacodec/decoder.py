@@ -134,15 +134,32 @@ def super_resolve(
     size: tuple[int, int],
     nets: weights.NetworkSet,
     device: torch.device,
+    *,
+    clean: bool = False,
 ) -> np.ndarray:
     """L (H, W) from the decoded low-resolution L with the SR network of ``scale`` (at scale 1,
-    the restoration network)."""
+    the restoration network).
+
+    A ×2/×4 network trained on restored planes (``restored_input``) gets a coded plane after
+    the ×1 network has taken the coding artefacts out, at low resolution, as in its training.
+    ``clean``: ``L_low`` was never coded (:func:`lumacodec.enhance`), so the set's clean-input
+    network of ``scale`` runs where it has one.
+    """
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
-    net = nets.sr[scale]
+    net = nets.sr_clean.get(scale, nets.sr[scale]) if clean else nets.sr[scale]
+    cascade = (scale > 1 and not clean and base_quality != LOSSLESS_QUALITY
+               and net.restored_input)
     quality = torch.tensor([q], device=device)
+
+    def run(t: torch.Tensor) -> torch.Tensor:
+        if cascade:
+            t = nets.sr[1](t, quality)
+        return net(t, quality)
+
+    margin = TILE_MARGIN // scale * (2 if cascade else 1)
     with _inference(device):
         x = _to_device(L_low / 100.0, device)
-        y = _tiled(lambda t: net(t, quality), x, scale, TILE // scale, TILE_MARGIN // scale)
+        y = _tiled(run, x, scale, TILE // scale, margin)
     return y[0, 0, : size[0], : size[1]].float().cpu().numpy() * 100.0
 
 

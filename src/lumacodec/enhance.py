@@ -2,10 +2,13 @@
 
 ::
 
-    image → L → SR ×scale (network, told "clean input") → L' → colorizer (no hint) → RGB
+    image → L → SR ×scale (clean-input network) → L' → colorizer (no hint) → RGB
 
-The same networks as the decoder: a scan is treated like an uncoded base layer, and colour
-comes from L alone.  Colour in the input (a faded print, a sepia scan) is discarded.
+SR runs the set's network for clean, uncoded L (trained on bicubic-downsampled photos, the SR
+literature's degradation; ×4 runs the ×2 one twice, and a set without one falls back to the
+decoder's network, told "lossless base"), and colour comes from L alone, with the decoder's
+colorizer.  Colour in
+the input (a faded print, a sepia scan) is discarded.
 """
 
 from __future__ import annotations
@@ -20,6 +23,23 @@ from .color import L_to_grey_u8, grey_u8_to_L, lab_to_rgb_u8, rgb_to_luma
 from .decoder import colorize, resolve_device, super_resolve
 from .errors import LumacodecError
 from .images import ImageLike, to_pixels
+
+
+def upscale_clean(
+    L: np.ndarray, scale: int, nets: weights.NetworkSet, device: torch.device
+) -> np.ndarray:
+    """Super-resolve an uncoded L plane (H, W) by ``scale`` with the set's clean-input networks.
+
+    ×4 without a ×4 clean network runs the ×2 one twice: on bicubic-downsampled set14 that
+    gains +1.50 dB over bicubic where the decoder's ×4 network, told "lossless", gains +1.09.
+    """
+    if scale == 1:
+        return L
+    if scale == 4 and 4 not in nets.sr_clean and 2 in nets.sr_clean:
+        return upscale_clean(upscale_clean(L, 2, nets, device), 2, nets, device)
+    size = (L.shape[0] * scale, L.shape[1] * scale)
+    return np.clip(super_resolve(L, scale, LOSSLESS_QUALITY, size, nets, device, clean=True),
+                   0.0, 100.0)
 
 
 def enhance(
@@ -37,9 +57,7 @@ def enhance(
     L = rgb_to_luma(pixels) if mode.is_colour else grey_u8_to_L(pixels)
     dev = resolve_device(device)
     nets = (networks if networks is not None else weights.bundled()).to(dev)
-    size = (L.shape[0] * scale, L.shape[1] * scale)
-    if scale > 1:
-        L = np.clip(super_resolve(L, scale, LOSSLESS_QUALITY, size, nets, dev), 0.0, 100.0)
+    L = upscale_clean(L, scale, nets, dev)
     if not color:
         return Image.fromarray(L_to_grey_u8(L), "L")
     ab = colorize(L, None, 0, nets, dev)

@@ -44,6 +44,22 @@ def downsample(plane: np.ndarray, factor: int) -> np.ndarray:
     return out.reshape(*lead, *out.shape[-2:]).numpy()
 
 
+def downsample_bicubic(plane: np.ndarray, factor: int) -> np.ndarray:
+    """Antialiased bicubic downsampling of a float plane (..., H, W), H and W multiples of
+    ``factor``: the degradation of the SR literature's benchmarks (as MATLAB's ``imresize``).
+
+    Not the codec's own downsampling (:func:`downsample`); it trains and evaluates the
+    networks of :func:`lumacodec.enhance`, whose inputs were never coded.
+    """
+    t = torch.from_numpy(np.ascontiguousarray(plane, dtype=np.float32))
+    lead = t.shape[:-2]
+    t = t.reshape(-1, 1, *t.shape[-2:])
+    h, w = t.shape[-2:]
+    out = F.interpolate(t, size=(h // factor, w // factor), mode="bicubic", antialias=True,
+                        align_corners=False)
+    return out.reshape(*lead, *out.shape[-2:]).numpy()
+
+
 def upsample_tensor(
     t: torch.Tensor, factor: int, size: tuple[int, int] | None = None
 ) -> torch.Tensor:

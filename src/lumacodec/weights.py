@@ -3,8 +3,9 @@
 ``weights/manifest.json`` records, for each network, the file, its sha256 and how it was
 made (command, data, steps, wall time, validation metrics).  The *network id* that every
 stream carries is the first 8 bytes of the sha256 of the sorted ``name:sha256`` lines of the
-set, so a stream names exactly the weights that its decoder must run, and a retrained set is a
-different id.
+networks that decode streams, so a stream names exactly the weights that its decoder must run,
+and a retrained set is a different id.  The networks of :func:`lumacodec.enhance` (uncoded
+inputs) are part of the set but not of its id: they never touch a stream.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,12 @@ from .networks import Colorizer, SuperResolution, load_network
 
 BUNDLED_DIR = Path(__file__).with_name("weights")
 MANIFEST = "manifest.json"
-#: The networks a complete set holds, by manifest name.
-NETWORK_NAMES = ("sr_x1", "sr_x2", "sr_x4", "colorizer")
+#: The networks that decode streams (their digests make the network id), by manifest name.
+DECODER_NETWORKS = ("sr_x1", "sr_x2", "sr_x4", "colorizer")
+#: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
+ENHANCE_NETWORKS = ("sr_x2_clean",)
+#: The networks a complete set holds.
+NETWORK_NAMES = DECODER_NETWORKS + ENHANCE_NETWORKS
 
 
 def file_sha256(path: Path) -> str:
@@ -40,12 +45,14 @@ def network_id(digests: dict[str, str]) -> bytes:
 
 @dataclass
 class NetworkSet:
-    """The networks one decoder runs: SR per scale (1 = restoration of full-resolution planes)
-    and the colorizer, plus their identity."""
+    """The networks one decoder runs: SR of the decoded base layer per scale (1 = restoration
+    of full-resolution planes) and the colorizer, plus their identity; and the SR networks of
+    clean L per scale that :func:`lumacodec.enhance` runs (empty: it uses ``sr``)."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
     id: bytes
+    sr_clean: dict[int, SuperResolution] = field(default_factory=dict)
 
     def to(self, device: torch.device) -> NetworkSet:
         """Move (in place) to ``device``, channels-last: ~1.5x faster convolutions on CPUs."""
@@ -54,6 +61,7 @@ class NetworkSet:
             {s: n.to(device, memory_format=fmt) for s, n in self.sr.items()},
             self.colorizer.to(device, memory_format=fmt),
             self.id,
+            {s: n.to(device, memory_format=fmt) for s, n in self.sr_clean.items()},
         )
 
 
@@ -75,7 +83,8 @@ def write_manifest_entry(
         "sha256": file_sha256(Path(weights_file)),
         **info,
     }
-    digests = {n: e["sha256"] for n, e in manifest["networks"].items()}
+    digests = {n: e["sha256"] for n, e in manifest["networks"].items()
+               if n not in ENHANCE_NETWORKS}
     manifest["network_id"] = network_id(digests).hex()
     (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
@@ -95,9 +104,11 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
         if not path.exists() or file_sha256(path) != entries[name]["sha256"]:
             raise LumacodecError(f"network weights {path} are missing or do not match the manifest")
         nets[name] = load_network(path)
-    digests = {n: entries[n]["sha256"] for n in NETWORK_NAMES}
-    sr = {int(n.removeprefix("sr_x")): nets[n] for n in NETWORK_NAMES if n.startswith("sr_x")}
-    return NetworkSet(sr, nets["colorizer"], network_id(digests))
+    digests = {n: entries[n]["sha256"] for n in DECODER_NETWORKS}
+    sr = {int(n.removeprefix("sr_x")): nets[n] for n in DECODER_NETWORKS if n.startswith("sr_x")}
+    sr_clean = {int(n.removeprefix("sr_x").removesuffix("_clean")): nets[n]
+                for n in ENHANCE_NETWORKS}
+    return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean)
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,4 +122,4 @@ def bundled_id() -> bytes:
     entries = read_manifest(BUNDLED_DIR)["networks"]
     if not all(n in entries for n in NETWORK_NAMES):
         return bytes(NETWORK_ID_BYTES)
-    return network_id({n: entries[n]["sha256"] for n in NETWORK_NAMES})
+    return network_id({n: entries[n]["sha256"] for n in DECODER_NETWORKS})

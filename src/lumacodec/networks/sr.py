@@ -11,7 +11,9 @@ network only learns what bicubic misses.  It restores a *coded* plane, not a cle
 is told the base layer's quality (a constant input channel, ``quality / 100``) and trained on
 planes coded at the qualities the presets use.  At scale 1 (the full-resolution rungs of the
 ladder) the same network, with an identity skip and no upsampler, removes coding artefacts.
-Input and output are L / 100 (in [0, 1]).
+Input and output are L / 100 (in [0, 1]).  A ×2/×4 network may be trained on planes the ×1
+network restored first (``restored_input``): the decoder then runs the two as a cascade, twice
+the depth for no extra weights.
 """
 
 from __future__ import annotations
@@ -36,12 +38,20 @@ class ResBlock(nn.Module):
 class SuperResolution(nn.Module):
     """×1 (restoration), ×2 or ×4 super-resolution of L conditioned on the base layer's quality."""
 
-    def __init__(self, scale: int = 2, channels: int = 32, blocks: int = 6) -> None:
+    def __init__(
+        self, scale: int = 2, channels: int = 32, blocks: int = 6, restored_input: bool = False
+    ) -> None:
         super().__init__()
         if scale not in (1, 2, 4):
             raise ValueError("scale must be 1, 2 or 4")
-        self.config = {"scale": scale, "channels": channels, "blocks": blocks}
+        if restored_input and scale == 1:
+            raise ValueError("restored_input needs scale 2 or 4")
+        self.config = {"scale": scale, "channels": channels, "blocks": blocks,
+                       "restored_input": restored_input}
         self.scale = scale
+        #: Trained on coded planes that the ×1 network restored first (see
+        #: :func:`lumacodec.decoder.super_resolve`); the forward pass itself is the same.
+        self.restored_input = restored_input
         self.head = nn.Conv2d(2, channels, 3, padding=1)
         self.body = nn.Sequential(
             *[ResBlock(channels, res_scale=0.2) for _ in range(blocks)],

@@ -1,0 +1,50 @@
+"""Promote a network exported to an experiment's ``--weights-dir`` into the bundled set.
+
+    python -m training.adopt runs/wexp sr_x2_cascade --as sr_x2
+
+Copies the weights file to ``src/lumacodec/weights/<as>.safetensors`` and records its
+manifest entry (command, data, steps, wall time, validation) under the new name, with the
+sha256 re-computed; the set's network id follows.  Runs whose result is not yet known export
+to a scratch directory, so the bundled set only ever changes by this step or by a run's own
+export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from lumacodec import weights
+from lumacodec.networks import load_network
+
+
+def adopt(source_dir: Path, name: str, as_name: str,
+          target_dir: Path = weights.BUNDLED_DIR) -> Path:
+    """Copy network ``name`` of ``source_dir`` into ``target_dir`` as ``as_name``."""
+    entry = dict(weights.read_manifest(source_dir)["networks"][name])
+    source = Path(source_dir) / entry.pop("file")
+    if weights.file_sha256(source) != entry.pop("sha256"):
+        raise ValueError(f"{source} does not match its manifest entry")
+    load_network(source)  # refuses anything that is not a network file
+    target = Path(target_dir) / f"{as_name}.safetensors"
+    shutil.copyfile(source, target)
+    weights.write_manifest_entry(as_name, target, Path(target_dir), **entry)
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("source_dir", type=Path, help="the run's --weights-dir")
+    parser.add_argument("name", help="the network's name there (the run's --name)")
+    parser.add_argument("--as", dest="as_name", default="",
+                        help="name in the bundled set (default: the same)")
+    parser.add_argument("--target-dir", type=Path, default=weights.BUNDLED_DIR)
+    args = parser.parse_args(argv)
+    path = adopt(args.source_dir, args.name, args.as_name or args.name, args.target_dir)
+    print(f"adopted {args.source_dir / args.name} as {path}; network id "
+          f"{weights.read_manifest(args.target_dir)['network_id']}")
+
+
+if __name__ == "__main__":
+    main()
