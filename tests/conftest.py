@@ -41,7 +41,7 @@ def make_networks(network_id: bytes = bytes(8), seed: int = 0) -> weights.Networ
             2: SuperResolution(2, channels=8, blocks=1).eval(),
             4: SuperResolution(4, channels=8, blocks=1).eval(),
         },
-        Colorizer(widths=(8, 8, 8)).eval(),
+        Colorizer(widths=(8, 8, 8), hint_factors=(8, 16, 32)).eval(),  # as the bundled one
         network_id,
         {2: SuperResolution(2, channels=8, blocks=1).eval()},
     )

@@ -240,7 +240,7 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
             "--checkpoint-dir", str(tmp_path / "ck"), "--weights-dir", str(tmp_path / "w")],
            nproc=1, env=env, module="training.color")
     net = load_network(tmp_path / "w" / "colorizer.safetensors")
-    assert isinstance(net, Colorizer) and net.out_gain == 10.0
+    assert isinstance(net, Colorizer) and net.out_gain == 10.0 and net.hint_factors == (8, 16)
     metrics = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"][
         "colorizer"]["validation"]
     assert {"de_f8", "de_f16", "de_nohint", "de_rel", "de_score"} <= metrics.keys()

@@ -5,8 +5,8 @@
 Inputs: the exact L of the image (the decoder feeds the SR output, which is close), and the
 hint as the decoder builds it (area-downsampled a/b at 1/f, AV1-coded at a hint quality,
 decoded, bicubic-upsampled), for f in ``--factors`` (default 8, 16, 32: the densities the
-decoder hands to the colorizer, see ``lumacodec.decoder.COLORIZER_MIN_HINT_FACTOR``), or no
-hint with probability 0.2.
+presets use below 1/4; they are recorded in the network's ``hint_factors``, and the decoder
+keeps denser hints as they are), or no hint with probability 0.2.
 Target a/b / 128, loss L1.  Validation: mean CIEDE2000 of the network and of the classical
 reconstruction (bicubic hint, grey without one) at hint quality 60, per factor, on centre
 crops of the last ``--val-images`` images of bsds500/test; the weights are exported when the
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     patches = data.ColorPatches(records, args.patch, args.p_no_hint, factors)
     val_records = [r for r in val_records if min(r["L"].shape) >= args.val_crop]
     torch.manual_seed(args.seed)
-    model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain)
+    model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain, factors)
     if args.zero_init:
         zero_last_layer(model.out)
     task = ColorTask(model, patches, val_records, args.val_crop, factors)

@@ -9,7 +9,8 @@
   upsampling of L bicubic-downsampled by 2 and 4 (the SR literature's degradation), 8-bit.
 * Colorizer: mean CIEDE2000 (true L, predicted a/b) of the network and of the classical
   reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at hint
-  quality 60 (at 1/4 the decoder keeps the hint as it is, so that row shows no change).
+  quality 60 (the decoder keeps hints denser than the colorizer was trained on as they are,
+  so such rows show no change).
   Greyscale images are left out of the colour table.
 
 Images: the first ``--bsds`` (default 30) of bsds500/test in file-name order, set5 and set14,
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
         counts = ", ".join(f"{g}: {n_colour[g]}" for g in names)
         lines += [f"## Colorizer: mean CIEDE2000 (lower is better), hint quality {HINT_QUALITY}",
                   "", "Classical: bicubic-upsampled hint, or grey (a = b = 0) without a hint. "
-                  "At 1/4 the decoder keeps the hint (`COLORIZER_MIN_HINT_FACTOR`). "
+                  "Hints denser than the colorizer's `hint_factors` "
+                  f"({netset.colorizer.hint_factors}) are kept as they are. "
                   f"Colour images: {counts}.", "",
                   "| hint | " + " | ".join(names + ["all"]) + " |",
                   "|---" * (len(names) + 2) + "|"]

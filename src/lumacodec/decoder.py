@@ -68,11 +68,6 @@ def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return t.contiguous(memory_format=torch.channels_last)
 
 
-#: Hints denser than 1/8 of each side are used as they are: a 1/4 bicubic hint leaves the
-#: colorizer nothing to gain (CIEDE2000 1.958 vs 1.960 when it was trained on it, and up to
-#: 0.16 dB of PSNR-RGB lost at the top qualities), so it is trained on 1/8 and sparser only.
-COLORIZER_MIN_HINT_FACTOR = 8
-
 #: Set to "0" to keep the networks in float32 on CPUs with native bfloat16 (bit-identical
 #: output across CPUs, about 2.5x slower).
 BF16_ENV = "LUMACODEC_CPU_BF16"
@@ -172,9 +167,12 @@ def colorize(
 ) -> np.ndarray:
     """a/b (2, H, W) from full-resolution L and the bicubic hint (None: colour from L alone).
 
-    A hint denser than 1/:data:`COLORIZER_MIN_HINT_FACTOR` is returned as it is.
+    A hint denser than the colorizer was trained on (its ``hint_factors``) is returned as it
+    is: the bundled one is trained on 1/8 and sparser, since a 1/4 bicubic hint left it
+    nothing to gain (CIEDE2000 1.958 vs 1.960 when it was trained on it, and up to 0.16 dB of
+    PSNR-RGB lost at the top qualities).
     """
-    if hint_ab is not None and factor < COLORIZER_MIN_HINT_FACTOR:
+    if hint_ab is not None and factor < min(nets.colorizer.hint_factors):
         return hint_ab
     height, width = L.shape
     factors = [factor if hint_ab is not None else 0]

@@ -55,12 +55,19 @@ class Colorizer(nn.Module):
     MULTIPLE = 8  # H and W must be multiples of this (the decoder pads)
 
     def __init__(
-        self, widths: tuple[int, int, int] | list[int] = (32, 64, 96), out_gain: float = 1.0
+        self,
+        widths: tuple[int, int, int] | list[int] = (32, 64, 96),
+        out_gain: float = 1.0,
+        hint_factors: tuple[int, ...] | list[int] = (4, 8, 16, 32),
     ) -> None:
         super().__init__()
         c1, c2, c3 = widths
         self.out_gain = float(out_gain)
-        self.config = {"widths": list(widths), "out_gain": self.out_gain}
+        #: The hint densities (1/f) it was trained on; the decoder keeps denser hints as they
+        #: are rather than run the network outside what it learned.
+        self.hint_factors = tuple(int(f) for f in hint_factors)
+        self.config = {"widths": list(widths), "out_gain": self.out_gain,
+                       "hint_factors": list(self.hint_factors)}
         self.enc1 = _block(20, c1)
         self.enc2 = _block(c1, c2, stride=2)
         self.enc3 = _block(c2, c3, stride=2)
