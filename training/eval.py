@@ -9,9 +9,11 @@
   upsampling of L bicubic-downsampled by 2 and 4 (the SR literature's degradation), 8-bit.
 * Colorizer: mean CIEDE2000 (true L, predicted a/b) of the network and of the classical
   reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at hint
-  quality 60 (the decoder keeps hints denser than the colorizer was trained on as they are,
-  so such rows show no change).
-  Greyscale images are left out of the colour table.
+  quality 50, the presets' wherever the colorizer runs (the decoder keeps hints denser than
+  the colorizer was trained on as they are, so such rows show no change).  Greyscale images
+  are left out of the colour table.
+* The SR gain at the presets that downsample (:data:`lumacodec.QUALITIES`), per preset and
+  averaged.
 
 Images: the first ``--bsds`` (default 30) of bsds500/test in file-name order, set5 and set14,
 cropped to a multiple of 4 (the cache's ground truth).  The networks run through the
@@ -29,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lumacodec import weights
+from lumacodec import QUALITIES, weights
 from lumacodec.color import L_to_u8, u8_to_L
 from lumacodec.decoder import colorize, super_resolve
 from lumacodec.enhance import upscale_clean
@@ -42,9 +44,10 @@ from .loop import REPO
 from .metrics import mean_ciede2000
 
 SR_EVAL_QUALITIES = {1: (5, 10, 20, 40, 60),
-                     2: (10, 25, 40, 60, data.LOSSLESS_QUALITY),
+                     2: (10, 15, 25, 40, 60, data.LOSSLESS_QUALITY),
                      4: (10, 20, 40, data.LOSSLESS_QUALITY)}
-HINT_QUALITY = 60
+#: The hint quality of every preset whose hint the colorizer sees (1/8 and 1/16: q1–q4).
+HINT_QUALITY = 50
 
 
 def psnr_L(pred: np.ndarray, target: np.ndarray) -> float:
@@ -153,6 +156,18 @@ def main(argv: list[str] | None = None) -> None:
             tag = "lossless" if q == data.LOSSLESS_QUALITY else str(q)
             lines.append(f"| {tag} | " + " | ".join(cells + [_cell(*allc)]) + " |")
         lines.append("")
+    downsampling = [(i, p) for i, p in enumerate(QUALITIES, 1) if p.scale > 1 and p.scale in sr
+                    and p.base_quality in SR_EVAL_QUALITIES[p.scale]]
+    if downsampling:
+        gains = []
+        for _, p in downsampling:
+            c, n = ([v for g in names for v in sr_res[p.scale][(p.base_quality, g)][i]]
+                    for i in (0, 1))
+            gains.append(float(np.mean(n) - np.mean(c)))
+        lines += ["## SR at the presets that downsample (all images)", "",
+                  ", ".join(f"quality {i} (×{p.scale}, base {p.base_quality}): {g:+.2f} dB"
+                            for (i, p), g in zip(downsampling, gains, strict=True))
+                  + f"; mean {np.mean(gains):+.2f} dB.", ""]
     if clean_scales:
         lines += ["## Super-resolution of clean L (`lumacodec.enhance`): PSNR-L, bicubic → "
                   "network", "", "L bicubic-downsampled (antialiased, as the SR literature's "

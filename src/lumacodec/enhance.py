@@ -7,8 +7,7 @@
 SR runs the set's network for clean, uncoded L (trained on bicubic-downsampled photos, the SR
 literature's degradation; ×4 runs the ×2 one twice, and a set without one falls back to the
 decoder's network, told "lossless base"), and colour comes from L alone, with the decoder's
-colorizer.  Colour in
-the input (a faded print, a sepia scan) is discarded.
+colorizer.  Colour in the input (a faded print, a sepia scan) is discarded.
 """
 
 from __future__ import annotations
