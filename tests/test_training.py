@@ -17,10 +17,11 @@ import pytest
 import torch
 from PIL import Image
 
+from lumacodec import weights
 from lumacodec.baselayer import LOSSLESS_QUALITY
 from lumacodec.color import L_to_u8
 from lumacodec.hints import upsample_hint
-from lumacodec.networks import Colorizer, SuperResolution, load_network
+from lumacodec.networks import Colorizer, SuperResolution, load_network, save_network
 from lumacodec.resample import downsample
 
 REPO = Path(__file__).resolve().parent.parent
@@ -228,6 +229,8 @@ def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
     assert load_network(tmp_path / "w" / "cascade.safetensors").restored_input
     manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]
     assert "restored by the bundled sr_x1" in manifest["cascade"]["data"]
+    assert manifest["cascade"]["restored_by"] == weights.read_manifest()["networks"]["sr_x1"][
+        "sha256"]
 
 
 def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_path: Path) -> None:
@@ -248,8 +251,6 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
 
 
 def test_adopt_promotes_a_network_with_its_manifest_entry(tmp_path: Path) -> None:
-    from lumacodec import weights
-    from lumacodec.networks import save_network
     from training.adopt import adopt
 
     run, bundle = tmp_path / "run", tmp_path / "bundle"

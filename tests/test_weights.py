@@ -52,6 +52,18 @@ def test_enhance_networks_are_not_part_of_the_id(tmp_path) -> None:
     assert weights.load_network_set(tmp_path).id != before  # a decoding network is
 
 
+def test_a_cascade_must_have_been_trained_after_the_sets_x1(tmp_path) -> None:
+    _make_set(tmp_path)
+    path = tmp_path / "sr_x4.safetensors"
+    save_network(SuperResolution(4, channels=8, blocks=1, restored_input=True), path)
+    x1 = weights.read_manifest(tmp_path)["networks"]["sr_x1"]["sha256"]
+    weights.write_manifest_entry("sr_x4", path, directory=tmp_path, restored_by="0" * 64)
+    with pytest.raises(LumacodecError, match="sr_x4 was trained on the output of sr_x1 000"):
+        weights.load_network_set(tmp_path)
+    weights.write_manifest_entry("sr_x4", path, directory=tmp_path, restored_by=x1)
+    assert weights.load_network_set(tmp_path).sr[4].restored_input
+
+
 def test_tampered_weights_are_refused(tmp_path) -> None:
     _make_set(tmp_path)
     path = tmp_path / "colorizer.safetensors"

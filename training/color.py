@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lumacodec.networks import Colorizer
+from lumacodec.networks import Colorizer, load_network
 
 from . import data
 from .loop import add_loop_arguments, config_from_args, train
@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="hint factors to train and validate (0 = no hint is always added)")
     parser.add_argument("--no-zero-init", dest="zero_init", action="store_false",
                         help="keep PyTorch's random init of the last conv")
+    parser.add_argument("--init", default="",
+                        help="start from this weights file (its widths and gain; the hint "
+                             "factors are --factors)")
     add_data_arguments(parser)
     add_loop_arguments(parser, {"name": "colorizer", "batch": 8, "lr": 5e-4, "val_every": 1000})
     args = parser.parse_args(argv)
@@ -118,9 +121,16 @@ def main(argv: list[str] | None = None) -> None:
     patches = data.ColorPatches(records, args.patch, args.p_no_hint, factors)
     val_records = [r for r in val_records if min(r["L"].shape) >= args.val_crop]
     torch.manual_seed(args.seed)
-    model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain, factors)
-    if args.zero_init:
-        zero_last_layer(model.out)
+    if args.init:
+        init = load_network(args.init)
+        if not isinstance(init, Colorizer):
+            parser.error(f"--init {args.init} is not a colorizer")
+        model = Colorizer(**{**init.config, "hint_factors": factors})
+        model.load_state_dict(init.state_dict())
+    else:
+        model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain, factors)
+        if args.zero_init:
+            zero_last_layer(model.out)
     task = ColorTask(model, patches, val_records, args.val_crop, factors)
     train(task, config_from_args(args), description)
 

@@ -196,8 +196,11 @@ def _fmt_time(seconds: float) -> str:
 
 
 def train(task: Task, cfg: LoopConfig, data_description: str,
-          log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Train ``task.model`` under ``cfg``; returns the final state summary (rank 0's view)."""
+          log: Callable[[str], None] | None = None,
+          manifest_extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``task.model`` under ``cfg``; returns the final state summary (rank 0's view).
+
+    ``manifest_extra`` goes into the manifest entry of every export."""
     if (cfg.steps is None) == (cfg.minutes is None):
         raise ValueError("give exactly one of steps or minutes")
     torch.set_num_threads(cfg.threads)
@@ -265,7 +268,8 @@ def train(task: Task, cfg: LoopConfig, data_description: str,
             + f" ({time.time() - t0:.1f}s){' *best*' if better else ''}")
         if better and cfg.export:
             export_weights(model, cfg, data=data_description, steps=state["step"],
-                           wall_time_s=state["elapsed"], validation=metrics)
+                           wall_time_s=state["elapsed"], validation=metrics,
+                           extra=manifest_extra)
             state["exported_step"] = state["step"]
             say(f"[{cfg.name}] exported weights of step {state['step']} to {cfg.weights_dir}")
         return metrics

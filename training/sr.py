@@ -187,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         data.add_clean_planes(records, s)
         data.add_clean_planes(val_records, s)
         description += "; inputs bicubic-downsampled, uncoded"
+    extra = {}
     if args.restored_input:
         restorer = weights.NetworkSet({1: load_network(weights.BUNDLED_DIR / "sr_x1.safetensors")},
                                       None, b"")  # type: ignore[arg-type]
@@ -198,8 +199,9 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
         for recs in (records, val_records):
             data.add_restored_planes(recs, s, qualities, restore)
-        description += ("; coded inputs restored by the bundled sr_x1 (sha256 "
-                        f"{weights.file_sha256(weights.BUNDLED_DIR / 'sr_x1.safetensors')[:12]})")
+        restorer_sha = weights.file_sha256(weights.BUNDLED_DIR / "sr_x1.safetensors")
+        description += f"; coded inputs restored by the bundled sr_x1 (sha256 {restorer_sha[:12]})"
+        extra = {"restored_by": restorer_sha}
     patches = data.SRPatches(records, s, args.patch or (48 if s == 4 else 64), qualities,
                              focus, args.focus_share, args.clean, args.restored_input)
     torch.manual_seed(args.seed)
@@ -215,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.zero_init:
             zero_last_layer(model.tail[0])
     task = SRTask(model, patches, val_records, args.val_crop, args.loss)
-    train(task, config_from_args(args), description)
+    train(task, config_from_args(args), description, manifest_extra=extra)
 
 
 if __name__ == "__main__":

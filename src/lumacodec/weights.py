@@ -1,11 +1,13 @@
 """The bundled network set: weight files, their manifest, and the set's identity.
 
 ``weights/manifest.json`` records, for each network, the file, its sha256 and how it was
-made (command, data, steps, wall time, validation metrics).  The *network id* that every
-stream carries is the first 8 bytes of the sha256 of the sorted ``name:sha256`` lines of the
-networks that decode streams, so a stream names exactly the weights that its decoder must run,
-and a retrained set is a different id.  The networks of :func:`lumacodec.enhance` (uncoded
-inputs) are part of the set but not of its id: they never touch a stream.
+made (command, data, steps, wall time, validation metrics; for a ×2/×4 network trained on the
+×1 network's output, ``restored_by``: that ×1 file's sha256, checked on loading).  The
+*network id* that every stream carries is the first 8 bytes of the sha256 of the sorted
+``name:sha256`` lines of the networks that decode streams, so a stream names exactly the
+weights that its decoder must run, and a retrained set is a different id.  The networks of
+:func:`lumacodec.enhance` (uncoded inputs) are part of the set but not of its id: they never
+touch a stream.
 """
 
 from __future__ import annotations
@@ -104,6 +106,14 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
         if not path.exists() or file_sha256(path) != entries[name]["sha256"]:
             raise LumacodecError(f"network weights {path} are missing or do not match the manifest")
         nets[name] = load_network(path)
+    restorer = entries["sr_x1"]["sha256"]
+    for name in DECODER_NETWORKS:
+        trained_after = entries[name].get("restored_by")
+        if getattr(nets[name], "restored_input", False) and trained_after != restorer:
+            raise LumacodecError(
+                f"{name} was trained on the output of sr_x1 {str(trained_after)[:12]}, but this "
+                f"set's sr_x1 is {restorer[:12]}: retrain {name} after it"
+            )
     digests = {n: entries[n]["sha256"] for n in DECODER_NETWORKS}
     sr = {int(n.removeprefix("sr_x")): nets[n] for n in DECODER_NETWORKS if n.startswith("sr_x")}
     sr_clean = {int(n.removeprefix("sr_x").removesuffix("_clean")): nets[n]
