@@ -179,14 +179,23 @@ def _train(args: list[str], nproc: int, env: dict[str, str], module: str = "trai
     return proc.stdout
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+            "OMP_NUM_THREADS": "1"}
+
+
+def _tiny_sr_run(dataset: Path, tmp_path: Path) -> list[str]:
+    """training.sr arguments of a tiny x2 run on the synthetic dataset, all output in tmp."""
+    return ["--scale", "2", "--data", str(dataset), "--train-sets", "train", "--val-set", "val",
+            "--val-images", "1", "--val-crop", "64", "--patch", "16", "--batch", "2",
+            "--warmup", "1", "--val-every", "2", "--workers", "1",
+            "--cache", str(tmp_path / "cache"), "--checkpoint-dir", str(tmp_path / "ck"),
+            "--weights-dir", str(tmp_path / "w"), "--channels", "8", "--blocks", "1"]
+
+
 def test_distributed_training_exports_and_resumes(dataset: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
-           "OMP_NUM_THREADS": "1"}
-    common = ["--scale", "2", "--data", str(dataset), "--train-sets", "train", "--val-set", "val",
-              "--val-images", "1", "--val-crop", "64", "--patch", "16", "--batch", "2",
-              "--warmup", "1", "--val-every", "2", "--log-every", "1", "--workers", "1",
-              "--cache", str(tmp_path / "cache"), "--checkpoint-dir", str(tmp_path / "ck"),
-              "--weights-dir", str(tmp_path / "w"), "--channels", "8", "--blocks", "1"]
+    env = _env()
+    common = [*_tiny_sr_run(dataset, tmp_path), "--log-every", "1"]
     out = _train([*common, "--steps", "3"], nproc=2, env=env)
     assert "world 2" in out and "step 3" in out
     ck = torch.load(tmp_path / "ck" / "sr_x2.pt", weights_only=True)
@@ -206,13 +215,8 @@ def test_distributed_training_exports_and_resumes(dataset: Path, tmp_path: Path)
 
 def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
     """--clean trains enhance's network from --init weights; --focus decides the score."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
-           "OMP_NUM_THREADS": "1"}
-    common = ["--scale", "2", "--data", str(dataset), "--train-sets", "train", "--val-set", "val",
-              "--val-images", "1", "--val-crop", "64", "--patch", "16", "--batch", "2",
-              "--warmup", "1", "--steps", "2", "--val-every", "2", "--workers", "1",
-              "--cache", str(tmp_path / "cache"), "--checkpoint-dir", str(tmp_path / "ck"),
-              "--weights-dir", str(tmp_path / "w"), "--channels", "8", "--blocks", "1"]
+    env = _env()
+    common = [*_tiny_sr_run(dataset, tmp_path), "--steps", "2"]
     _train([*common, "--focus", "10,15", "--loss", "mse"], nproc=1, env=env)
     first = tmp_path / "w" / "sr_x2.safetensors"
     manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]
@@ -234,8 +238,7 @@ def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
 
 
 def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
-           "OMP_NUM_THREADS": "1"}
+    env = _env()
     _train(["--data", str(dataset), "--train-sets", "train", "--val-set", "val",
             "--val-images", "1", "--val-crop", "64", "--patch", "64", "--batch", "2",
             "--warmup", "1", "--steps", "2", "--val-every", "2", "--workers", "1",

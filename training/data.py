@@ -272,15 +272,21 @@ class SRPatches:
             raise ValueError(f"no image is large enough for {p}px patches at x{self.scale}")
         self.weights = _area_weights([r["L"].size for r in self.records])
 
-    def low_plane(self, record: dict[str, np.ndarray], q: int, raw: bool = False) -> np.ndarray:
-        """The network's input plane (L in [0, 100]) of ``record`` at base quality ``q``
-        (``raw``: as decoded, before any restoration: what the classical decoder upsamples)."""
+    def low_key(self, q: int, raw: bool = False) -> str:
+        """The record key of the network's input plane at base quality ``q`` (``raw``: as
+        decoded, before any restoration: what the classical decoder upsamples)."""
         s = self.scale
         if self.clean:
-            return u8_to_L(record[f"x{s}_bicubic"])
+            return f"x{s}_bicubic"
         if self.restored and q != LOSSLESS_QUALITY and not raw:
-            return record[f"x{s}_q{q}_restored"]
-        return u8_to_L(record[f"x{s}_q{q}"])
+            return f"x{s}_q{q}_restored"
+        return f"x{s}_q{q}"
+
+    def low_plane(self, record: dict[str, np.ndarray], q: int, raw: bool = False,
+                  box: tuple[slice, slice] = (slice(None), slice(None))) -> np.ndarray:
+        """The ``box`` of that plane as L in [0, 100], float32 (cropped before converting)."""
+        plane = record[self.low_key(q, raw)][box]
+        return u8_to_L(plane) if plane.dtype == np.uint8 else plane.astype(np.float32)
 
     def sample(self, rng: np.random.Generator, batch: int) -> tuple[torch.Tensor, ...]:
         s, p = self.scale, self.patch
@@ -292,10 +298,10 @@ class SRPatches:
             else:
                 focus = self.focus and rng.random() < self.focus_share
                 q = int(rng.choice(self.focus if focus else self.qualities))
-            low = self.low_plane(r, q)
-            y = int(rng.integers(0, low.shape[0] - p + 1))
-            x = int(rng.integers(0, low.shape[1] - p + 1))
-            lo = low[y : y + p, x : x + p].astype(np.float32) * (1.0 / 100.0)
+            h, w = r[self.low_key(q)].shape
+            y = int(rng.integers(0, h - p + 1))
+            x = int(rng.integers(0, w - p + 1))
+            lo = self.low_plane(r, q, box=np.s_[y : y + p, x : x + p]) * (1.0 / 100.0)
             hi = r["L"][s * y : s * (y + p), s * x : s * (x + p)] * (1.0 / 100.0)
             lo, hi = dihedral([lo, hi], rng)
             lows.append(lo)

@@ -75,8 +75,8 @@ class SRTask:
             for r in self.val_records:
                 y, x = data.center_origin(r["L"].shape, c, s)
                 box = np.s_[y // s : (y + c) // s, x // s : (x + c) // s]
-                lows.append(p.low_plane(r, q)[box])
-                raws.append(p.low_plane(r, q, raw=True)[box])
+                lows.append(p.low_plane(r, q, box=box))
+                raws.append(p.low_plane(r, q, raw=True, box=box))
                 targets.append(r["L"][y : y + c, x : x + c])
 
             def batch(planes: list[np.ndarray]) -> torch.Tensor:
