@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from skimage.color import deltaE_ciede2000
 
 from lumacodec import weights
 from lumacodec.baselayer import LOSSLESS_QUALITY
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from training import data  # noqa: E402
+from training.metrics import ciede2000  # noqa: E402
 
 
 def _synthetic_image(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -242,7 +244,8 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
     _train(["--data", str(dataset), "--train-sets", "train", "--val-set", "val",
             "--val-images", "1", "--val-crop", "64", "--patch", "64", "--batch", "2",
             "--warmup", "1", "--steps", "2", "--val-every", "2", "--workers", "1",
-            "--factors", "8,16", "--widths", "8,8,8", "--cache", str(tmp_path / "cache"),
+            "--factors", "8,16", "--widths", "8,8,8", "--loss", "ciede2000",
+            "--cache", str(tmp_path / "cache"),
             "--checkpoint-dir", str(tmp_path / "ck"), "--weights-dir", str(tmp_path / "w")],
            nproc=1, env=env, module="training.color")
     net = load_network(tmp_path / "w" / "colorizer.safetensors")
@@ -251,6 +254,29 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
         "colorizer"]["validation"]
     assert {"de_f8", "de_f16", "de_nohint", "de_rel", "de_score"} <= metrics.keys()
     assert not {"de_f4", "de_f32"} & metrics.keys()
+
+
+def test_ciede2000_loss_is_scikit_image_s_formula_with_finite_gradients() -> None:
+    rng = np.random.default_rng(3)
+    n = 2000
+    ref = np.stack([rng.uniform(0, 100, n), rng.uniform(-90, 90, n), rng.uniform(-90, 90, n)], 1)
+    test = ref + rng.normal(0, 6, ref.shape)
+    test[:100, 1:] = 0  # grey against colour, both ways: the zero-chroma branches
+    ref[100:200, 1:] = 0
+    test[200:300] = ref[200:300]  # identical pixels
+    ref[300:400, 1:] = [[-40, -1e-3]] * 100  # hues on either side of the ±180° cut
+    test[300:400, 1:] = [[-40, 1e-3]] * 100
+    expected = deltaE_ciede2000(ref, test)
+
+    def tensor(x: np.ndarray) -> torch.Tensor:
+        return torch.tensor(x.T[None, :, :, None], dtype=torch.float64)
+
+    pred = tensor(test).requires_grad_(True)
+    got = ciede2000(tensor(ref), pred)[0, :, 0]
+    np.testing.assert_allclose(got.detach().numpy(), expected, atol=1e-5)
+    got.sum().backward()
+    assert torch.isfinite(pred.grad).all()
+    assert pred.grad[0, 1:, 200:300].abs().max() == 0  # at the minimum nothing pulls
 
 
 def test_adopt_promotes_a_network_with_its_manifest_entry(tmp_path: Path) -> None:

@@ -7,11 +7,12 @@ hint as the decoder builds it (area-downsampled a/b at 1/f, AV1-coded at a hint 
 decoded, bicubic-upsampled), for f in ``--factors`` (default 8, 16, 32: the densities the
 presets use below 1/4; they are recorded in the network's ``hint_factors``, and the decoder
 keeps denser hints as they are), or no hint with probability 0.2.
-Target a/b / 128, loss L1.  Validation: mean CIEDE2000 of the network and of the classical
-reconstruction (bicubic hint, grey without one) at hint quality 60, per factor, on centre
-crops of the last ``--val-images`` images of bsds500/test; the weights are exported when the
-mean (network / classical) ratio improves among weights that beat the classical path at every
-density.
+Target a/b / 128, loss L1 or (``--loss ciede2000``) the mean CIEDE2000 that validation and the
+evaluation measure, computed with the exact L. Validation: mean CIEDE2000 of the network and of
+the classical reconstruction (bicubic hint, grey without one) at hint quality 60, per factor,
+on centre crops of the last ``--val-images`` images of bsds500/test; the weights are exported
+when the mean (network / classical) ratio improves among weights that beat the classical path
+at every density.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from lumacodec.networks import Colorizer, load_network
 
 from . import data
 from .loop import add_loop_arguments, config_from_args, train
-from .metrics import mean_ciede2000
+from .metrics import ciede2000, mean_ciede2000
 from .sr import add_data_arguments, prepare, zero_last_layer
 
 VAL_HINT_QUALITY = 60
@@ -36,7 +37,8 @@ VAL_HINT_QUALITY = 60
 
 @dataclass
 class ColorTask:
-    """Colorizer training: :class:`training.data.ColorPatches`, L1 on a/b, CIEDE2000 validation."""
+    """Colorizer training: :class:`training.data.ColorPatches`, L1 on a/b or CIEDE2000,
+    CIEDE2000 validation."""
 
     model: Colorizer
     patches: data.ColorPatches
@@ -45,14 +47,20 @@ class ColorTask:
     factors: tuple[int, ...] = data.HINT_FACTORS
     score_key: str = "de_score"
     higher_is_better: bool = False
+    loss_kind: str = "l1"
 
     def sample(self, rng: np.random.Generator, batch: int) -> tuple[Any, ...]:
         return self.patches.sample(rng, batch)
 
     def loss(self, model: nn.Module, batch: tuple[Any, ...], device: torch.device) -> torch.Tensor:
         L, hint, factors, target = batch
-        pred = model(L.to(device), hint.to(device), factors)
-        return (pred - target.to(device)).abs().mean()
+        L, target = L.to(device), target.to(device)
+        pred = model(L, hint.to(device), factors)
+        if self.loss_kind == "ciede2000":
+            L100 = L * 100.0
+            return ciede2000(torch.cat([L100, target * 128.0], 1),
+                             torch.cat([L100, pred * 128.0], 1)).mean()
+        return (pred - target).abs().mean()
 
     def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         """Mean CIEDE2000 per hint factor (0 = none) for the network and the classical path."""
@@ -105,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-gain", type=float, default=10.0, help="residual output gain")
     parser.add_argument("--factors", default="8,16,32",
                         help="hint factors to train and validate (0 = no hint is always added)")
+    parser.add_argument("--loss", choices=("l1", "ciede2000"), default="l1",
+                        help="L1 on a/b, or mean CIEDE2000 (what validation measures)")
     parser.add_argument("--no-zero-init", dest="zero_init", action="store_false",
                         help="keep PyTorch's random init of the last conv")
     parser.add_argument("--init", default="",
@@ -131,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain, factors)
         if args.zero_init:
             zero_last_layer(model.out)
-    task = ColorTask(model, patches, val_records, args.val_crop, factors)
+    task = ColorTask(model, patches, val_records, args.val_crop, factors, loss_kind=args.loss)
     train(task, config_from_args(args), description)
 
 
