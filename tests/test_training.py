@@ -219,7 +219,7 @@ def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
     """--clean trains enhance's network from --init weights; --focus decides the score."""
     env = _env()
     common = [*_tiny_sr_run(dataset, tmp_path), "--steps", "2"]
-    _train([*common, "--focus", "10,15", "--loss", "mse"], nproc=1, env=env)
+    _train([*common, "--focus", "10,15", "--loss", "mse", "--bf16"], nproc=1, env=env)
     first = tmp_path / "w" / "sr_x2.safetensors"
     manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]
     metrics = manifest["sr_x2"]["validation"]
@@ -244,7 +244,7 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
     _train(["--data", str(dataset), "--train-sets", "train", "--val-set", "val",
             "--val-images", "1", "--val-crop", "64", "--patch", "64", "--batch", "2",
             "--warmup", "1", "--steps", "2", "--val-every", "2", "--workers", "1",
-            "--factors", "8,16", "--widths", "8,8,8", "--loss", "ciede2000",
+            "--factors", "8,16", "--widths", "8,8,8", "--loss", "ciede2000", "--bf16",
             "--cache", str(tmp_path / "cache"),
             "--checkpoint-dir", str(tmp_path / "ck"), "--weights-dir", str(tmp_path / "w")],
            nproc=1, env=env, module="training.color")
