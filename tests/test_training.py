@@ -245,6 +245,7 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
             "--val-images", "1", "--val-crop", "64", "--patch", "64", "--batch", "2",
             "--warmup", "1", "--steps", "2", "--val-every", "2", "--workers", "1",
             "--factors", "8,16", "--widths", "8,8,8", "--loss", "ciede2000", "--bf16",
+            "--hint-qualities", "50",
             "--cache", str(tmp_path / "cache"),
             "--checkpoint-dir", str(tmp_path / "ck"), "--weights-dir", str(tmp_path / "w")],
            nproc=1, env=env, module="training.color")

@@ -3,16 +3,16 @@
     python -m training.color --data ../shared/datasets --minutes 60
 
 Inputs: the exact L of the image (the decoder feeds the SR output, which is close), and the
-hint as the decoder builds it (area-downsampled a/b at 1/f, AV1-coded at a hint quality,
-decoded, bicubic-upsampled), for f in ``--factors`` (default 8, 16, 32: the densities the
-presets use below 1/4; they are recorded in the network's ``hint_factors``, and the decoder
-keeps denser hints as they are), or no hint with probability 0.2.
-Target a/b / 128, loss L1 or (``--loss ciede2000``) the mean CIEDE2000 that validation and the
-evaluation measure, computed with the exact L. Validation: mean CIEDE2000 of the network and of
-the classical reconstruction (bicubic hint, grey without one) at hint quality 60, per factor,
-on centre crops of the last ``--val-images`` images of bsds500/test; the weights are exported
-when the mean (network / classical) ratio improves among weights that beat the classical path
-at every density.
+hint as the decoder builds it (area-downsampled a/b at 1/f, AV1-coded at a hint quality from
+``--hint-qualities``, default every cached one, 40–80; decoded, bicubic-upsampled), for f in
+``--factors`` (default 8, 16, 32: the densities the presets use below 1/4; they are recorded
+in the network's ``hint_factors``, and the decoder keeps denser hints as they are), or no hint
+with probability 0.2.  Target a/b / 128, loss L1 or (``--loss ciede2000``) the mean CIEDE2000
+that validation and the evaluation measure, computed with the exact L.  Validation: mean
+CIEDE2000 of the network and of the classical reconstruction (bicubic hint, grey without one)
+at the median hint quality, per factor, on centre crops of the last ``--val-images`` images of
+bsds500/test; the weights are exported when the mean (network / classical) ratio improves
+among weights that beat the classical path at every density.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ from .loop import add_loop_arguments, config_from_args, train
 from .metrics import ciede2000, mean_ciede2000
 from .sr import add_data_arguments, prepare, zero_last_layer
 
-VAL_HINT_QUALITY = 60
-
 
 @dataclass
 class ColorTask:
@@ -45,6 +43,7 @@ class ColorTask:
     val_records: list[dict[str, np.ndarray]]
     val_crop: int
     factors: tuple[int, ...] = data.HINT_FACTORS
+    val_hint_quality: int = 60
     score_key: str = "de_score"
     higher_is_better: bool = False
     loss_kind: str = "l1"
@@ -78,7 +77,7 @@ class ColorTask:
                 Ls.append(r["L"][y : y + c, x : x + c])
                 trues.append(r["ab"][:, y : y + c, x : x + c].astype(np.float32))
                 hints.append(
-                    data.hint_crop(r[f"hint_f{f}_q{VAL_HINT_QUALITY}"], f, y, x, c) if f
+                    data.hint_crop(r[f"hint_f{f}_q{self.val_hint_quality}"], f, y, x, c) if f
                     else np.zeros((2, c, c), np.float32)
                 )
             Lt = torch.from_numpy(np.stack(Ls)[:, None] / 100.0).float().to(device)
@@ -113,6 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-gain", type=float, default=10.0, help="residual output gain")
     parser.add_argument("--factors", default="8,16,32",
                         help="hint factors to train and validate (0 = no hint is always added)")
+    parser.add_argument("--hint-qualities", default=",".join(map(str, data.HINT_QUALITIES)),
+                        help="hint qualities to train on (the presets use 50 wherever the "
+                             "colorizer runs); validation uses their median")
     parser.add_argument("--loss", choices=("l1", "ciede2000"), default="l1",
                         help="L1 on a/b, or mean CIEDE2000 (what validation measures)")
     parser.add_argument("--no-zero-init", dest="zero_init", action="store_false",
@@ -128,7 +130,10 @@ def main(argv: list[str] | None = None) -> None:
     factors = tuple(int(f) for f in args.factors.split(","))
     if not set(factors) <= set(data.HINT_FACTORS):
         parser.error(f"--factors must be among {data.HINT_FACTORS}")
-    patches = data.ColorPatches(records, args.patch, args.p_no_hint, factors)
+    qualities = tuple(int(q) for q in args.hint_qualities.split(","))
+    if not set(qualities) <= set(data.HINT_QUALITIES):
+        parser.error(f"--hint-qualities must be among {data.HINT_QUALITIES}")
+    patches = data.ColorPatches(records, args.patch, args.p_no_hint, factors, qualities)
     val_records = [r for r in val_records if min(r["L"].shape) >= args.val_crop]
     torch.manual_seed(args.seed)
     if args.init:
@@ -141,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
         model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain, factors)
         if args.zero_init:
             zero_last_layer(model.out)
-    task = ColorTask(model, patches, val_records, args.val_crop, factors, loss_kind=args.loss)
+    task = ColorTask(model, patches, val_records, args.val_crop, factors,
+                     int(np.median(qualities)), loss_kind=args.loss)
     train(task, config_from_args(args), description)
 
 
