@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -216,6 +217,28 @@ def test_dense_hints_skip_the_colorizer(
     nets.colorizer.hint_factors = (4, 8, 16, 32)
     enhanced = np.asarray(lumacodec.decode(data, networks=nets, device="cpu"))
     assert not np.array_equal(enhanced, classical)
+
+
+def test_hint_restorer_runs_on_the_hints_it_was_trained_on(
+    smooth_image: np.ndarray, network_factory: Callable[..., weights.NetworkSet]
+) -> None:
+    """With the ×1 network and the colorizer made identities, only the hint restorer can
+    change the picture: it does for a 1/8 hint at quality 50, not for a 1/4 one (outside its
+    factors) nor at quality 90 (outside its qualities), nor in a set without one."""
+    nets = network_factory()
+    for conv in (nets.sr[1].tail[0], nets.colorizer.out):
+        torch.nn.init.zeros_(conv.weight)
+        torch.nn.init.zeros_(conv.bias)
+    for factor, hint_quality, changed in ((8, 50, True), (4, 50, False), (8, 90, False)):
+        preset = lumacodec.Preset(scale=1, base_quality=30, hint_factor=factor,
+                                  hint_quality=hint_quality)
+        data = lumacodec.encode(smooth_image, preset)
+        classical = np.asarray(lumacodec.decode(data, enhance=False))
+        enhanced = np.asarray(lumacodec.decode(data, networks=nets, device="cpu"))
+        assert np.array_equal(enhanced, classical) != changed, (factor, hint_quality)
+        without = dataclasses.replace(nets, hint_restorer=None)
+        assert np.array_equal(np.asarray(lumacodec.decode(data, networks=without, device="cpu")),
+                              classical)
 
 
 # --- modes --------------------------------------------------------------------------------

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from lumacodec.errors import LumacodecError
-from lumacodec.networks import Colorizer, SuperResolution, load_network, save_network
+from lumacodec.networks import (
+    Colorizer,
+    HintRestorer,
+    SuperResolution,
+    load_network,
+    save_network,
+)
 from lumacodec.resample import upsample_tensor
 
 
@@ -53,6 +59,24 @@ def test_colorizer_out_gain_scales_the_residual(tmp_path) -> None:
         torch.testing.assert_close(boosted(L, hint, [16]) - hint, 10.0 * residual)
     save_network(boosted, tmp_path / "c.safetensors")
     assert load_network(tmp_path / "c.safetensors").out_gain == 10.0
+
+
+def test_hint_restorer_residual_conditioning_and_range(tmp_path) -> None:
+    torch.manual_seed(0)
+    net = HintRestorer(channels=8, blocks=1, hint_factors=(8, 16), hint_qualities=(40, 60)).eval()
+    hint, L = torch.rand(2, 2, 5, 7) - 0.5, torch.rand(2, 1, 5, 7)
+    with torch.no_grad():
+        out = net(hint, L, [8, 16], [40, 60])
+        assert out.shape == hint.shape
+        assert not torch.allclose(out[:1], net(hint[:1], L[:1], [16], [40]))  # density is seen
+        assert not torch.allclose(out[:1], net(hint[:1], L[:1], [8], [60]))  # and quality
+        torch.nn.init.zeros_(net.tail.weight)
+        torch.nn.init.zeros_(net.tail.bias)
+        assert torch.equal(net(hint, L, [8, 16], [40, 60]), hint)
+    assert net.handles(16, 50) and not net.handles(32, 50) and not net.handles(8, 70)
+    save_network(net, tmp_path / "h.safetensors")
+    loaded = load_network(tmp_path / "h.safetensors")
+    assert isinstance(loaded, HintRestorer) and loaded.config == net.config
 
 
 def test_save_load_round_trip(tmp_path) -> None:

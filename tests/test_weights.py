@@ -6,7 +6,7 @@ import pytest
 
 from lumacodec import weights
 from lumacodec.errors import LumacodecError
-from lumacodec.networks import Colorizer, SuperResolution, save_network
+from lumacodec.networks import Colorizer, HintRestorer, SuperResolution, save_network
 
 
 def _make_set(directory) -> None:
@@ -15,6 +15,7 @@ def _make_set(directory) -> None:
         "sr_x2": SuperResolution(2, channels=8, blocks=1),
         "sr_x4": SuperResolution(4, channels=8, blocks=1),
         "colorizer": Colorizer(widths=(8, 8, 8)),
+        "hint_restorer": HintRestorer(channels=8, blocks=1),
         "sr_x2_clean": SuperResolution(2, channels=8, blocks=1),
     }
     for name, net in nets.items():
@@ -35,6 +36,7 @@ def test_load_network_set_and_id(tmp_path) -> None:
     manifest = weights.read_manifest(tmp_path)
     nets = weights.load_network_set(tmp_path)
     assert set(nets.sr) == {1, 2, 4} and set(nets.sr_clean) == {2}
+    assert isinstance(nets.hint_restorer, HintRestorer)
     assert nets.id.hex() == manifest["network_id"]
 
 
@@ -73,5 +75,18 @@ def test_tampered_weights_are_refused(tmp_path) -> None:
 
 
 def test_incomplete_set_names_what_is_missing(tmp_path) -> None:
-    with pytest.raises(LumacodecError, match="sr_x1, sr_x2, sr_x4, colorizer, sr_x2_clean"):
+    missing = "sr_x1, sr_x2, sr_x4, hint_restorer, colorizer, sr_x2_clean"
+    with pytest.raises(LumacodecError, match=missing):
+        weights.load_network_set(tmp_path)
+
+
+def test_a_colorizer_on_restored_hints_must_match_the_sets_hint_restorer(tmp_path) -> None:
+    _make_set(tmp_path)
+    path = tmp_path / "colorizer.safetensors"
+    restorer = weights.read_manifest(tmp_path)["networks"]["hint_restorer"]["sha256"]
+    weights.write_manifest_entry("colorizer", path, directory=tmp_path, hint_restored_by=restorer)
+    assert weights.load_network_set(tmp_path).hint_restorer is not None
+    weights.write_manifest_entry("colorizer", path, directory=tmp_path,
+                                 hint_restored_by="0" * 64)
+    with pytest.raises(LumacodecError, match="retrain the colorizer"):
         weights.load_network_set(tmp_path)

@@ -25,7 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from lumacodec.networks import Colorizer, load_network
+from lumacodec import weights
+from lumacodec.decoder import restore_hint
+from lumacodec.networks import Colorizer, HintRestorer, load_network
 
 from . import data
 from .loop import add_loop_arguments, config_from_args, train
@@ -115,6 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hint-qualities", default=",".join(map(str, data.HINT_QUALITIES)),
                         help="hint qualities to train on (the presets use 50 wherever the "
                              "colorizer runs); validation uses their median")
+    parser.add_argument("--restored-hints", action="store_true",
+                        help="train on hints the bundled hint restorer cleaned first, as the "
+                             "decoder feeds them")
     parser.add_argument("--loss", choices=("l1", "ciede2000"), default="l1",
                         help="L1 on a/b, or mean CIEDE2000 (what validation measures)")
     parser.add_argument("--no-zero-init", dest="zero_init", action="store_false",
@@ -133,6 +138,23 @@ def main(argv: list[str] | None = None) -> None:
     qualities = tuple(int(q) for q in args.hint_qualities.split(","))
     if not set(qualities) <= set(data.HINT_QUALITIES):
         parser.error(f"--hint-qualities must be among {data.HINT_QUALITIES}")
+    extra = {}
+    if args.restored_hints:
+        path = weights.BUNDLED_DIR / "hint_restorer.safetensors"
+        restorer = load_network(path)
+        if not isinstance(restorer, HintRestorer):
+            parser.error(f"{path} is not a hint restorer")
+        nets = weights.NetworkSet({}, None, b"", {}, restorer)  # type: ignore[arg-type]
+        torch.set_num_threads(args.threads)
+        cpu = torch.device("cpu")
+        for r in records + val_records:
+            for f in factors:
+                for q in data.HINT_QUALITIES:
+                    key = f"hint_f{f}_q{q}"
+                    r[key] = restore_hint(r[key].astype(np.float32), r["L"], f, q, nets, cpu)
+        sha = weights.file_sha256(path)
+        description += f"; hints restored by the bundled hint_restorer (sha256 {sha[:12]})"
+        extra = {"hint_restored_by": sha}
     patches = data.ColorPatches(records, args.patch, args.p_no_hint, factors, qualities)
     val_records = [r for r in val_records if min(r["L"].shape) >= args.val_crop]
     torch.manual_seed(args.seed)
@@ -148,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
             zero_last_layer(model.out)
     task = ColorTask(model, patches, val_records, args.val_crop, factors,
                      int(np.median(qualities)), loss_kind=args.loss)
-    train(task, config_from_args(args), description)
+    train(task, config_from_args(args), description, manifest_extra=extra)
 
 
 if __name__ == "__main__":

@@ -420,3 +420,61 @@ def prepare_cache(
             raise TimeoutError("rank 0 did not finish the cache in time")
         time.sleep(1.0)
     return targets
+
+
+@dataclass
+class HintPatches:
+    """Random training batches for the hint restorer, on the hint grid.
+
+    Batch: ``(coded hint a/b (N,2,P,P) / 128, L area-averaged to the grid (N,1,P,P) / 100,
+    factors list[int], qualities list[int], target (N,2,P,P))``: the target is the uncoded
+    hint (the area-averaged a/b the encoder would send without coding loss) / 128.  Each batch
+    has one hint factor from ``factors`` (crops of ``patch`` hint pixels, fewer at factors whose
+    hints are too small for it) and a hint quality per image from ``qualities``; greyscale
+    images are left out.
+    """
+
+    records: list[dict[str, np.ndarray]]
+    factors: tuple[int, ...] = HINT_FACTORS
+    qualities: tuple[int, ...] = HINT_QUALITIES
+    patch: int = 16
+    grids: dict[int, list[tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]]] = field(
+        init=False)
+
+    def __post_init__(self) -> None:
+        colour = [r for r in self.records if float(np.abs(r["ab"]).max()) > 2.0]
+        if not colour:
+            raise ValueError("no colour image to train on")
+        self.grids = {
+            f: [(downsample(r["ab"].astype(np.float32), f) / 128.0,
+                 downsample(r["L"], f)[None] / 100.0,
+                 {q: r[f"hint_f{f}_q{q}"].astype(np.float32) / 128.0 for q in self.qualities})
+                for r in colour]
+            for f in self.factors
+        }
+
+    def crop_size(self, factor: int) -> int:
+        """The crop side at ``factor``: ``patch``, or the smallest hint grid if that is less."""
+        smallest = min(min(t.shape[-2:]) for t, _, _ in self.grids[factor])
+        return min(self.patch, smallest)
+
+    def sample(
+        self, rng: np.random.Generator, batch: int
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int], list[int], torch.Tensor]:
+        f = int(rng.choice(self.factors))
+        P = self.crop_size(f)
+        grids = self.grids[f]
+        hints, Ls, qualities, targets = [], [], [], []
+        for i in rng.integers(0, len(grids), size=batch):
+            target, L, coded = grids[i]
+            h, w = target.shape[-2:]
+            y, x = int(rng.integers(0, h - P + 1)), int(rng.integers(0, w - P + 1))
+            q = int(rng.choice(self.qualities))
+            crops = [a[:, y : y + P, x : x + P] for a in (coded[q], L, target)]
+            hint, L_crop, target_crop = dihedral(crops, rng)
+            hints.append(hint)
+            Ls.append(L_crop)
+            targets.append(target_crop)
+            qualities.append(q)
+        return (torch.from_numpy(np.stack(hints)), torch.from_numpy(np.stack(Ls)),
+                [f] * batch, qualities, torch.from_numpy(np.stack(targets)))

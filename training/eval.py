@@ -7,9 +7,10 @@
   restoration network and of the decoded full-resolution plane itself.
 * SR of clean L (``lumacodec.enhance``'s networks): PSNR-L of the network and of bicubic
   upsampling of L bicubic-downsampled by 2 and 4 (the SR literature's degradation), 8-bit.
-* Colorizer: mean CIEDE2000 (true L, predicted a/b) of the network and of the classical
-  reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at hint
-  quality 50, the presets' wherever the colorizer runs (the decoder keeps hints denser than
+* Colorizer: mean CIEDE2000 (true L, predicted a/b) of the networks (the hint restorer,
+  then the colorizer, as the decoder runs them; and the hint restorer alone) and of the
+  classical reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at
+  hint quality 50, the presets' wherever the colorizer runs (the decoder keeps hints denser than
   the colorizer was trained on as they are, so such rows show no change).  Greyscale images
   are left out of the colour table.
 * The SR gain at the presets that downsample (:data:`lumacodec.QUALITIES`), per preset and
@@ -33,7 +34,7 @@ import torch
 
 from lumacodec import QUALITIES, weights
 from lumacodec.color import L_to_u8, u8_to_L
-from lumacodec.decoder import colorize, super_resolve
+from lumacodec.decoder import colorize, restore_hint, super_resolve
 from lumacodec.enhance import upscale_clean
 from lumacodec.hints import upsample_hint
 from lumacodec.networks import load_network
@@ -86,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
             if n in weights.NETWORK_NAMES}
     sr = {s: nets[f"sr_x{s}"] for s in (1, 2, 4) if f"sr_x{s}" in nets}
     sr_clean = {s: nets[f"sr_x{s}_clean"] for s in (2, 4) if f"sr_x{s}_clean" in nets}
-    netset = weights.NetworkSet(sr, nets.get("colorizer"), b"", sr_clean)  # type: ignore[arg-type]
+    netset = weights.NetworkSet(sr, nets.get("colorizer"), b"", sr_clean,  # type: ignore[arg-type]
+                                nets.get("hint_restorer"))  # type: ignore[arg-type]
     clean_scales = [s for s in (2, 4) if s in sr or s in sr_clean]
     device = torch.device("cpu")
 
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     sr_res: dict[int, dict] = {s: defaultdict(lambda: ([], [])) for s in sr}
     clean_res: dict = defaultdict(lambda: ([], []))
     col_res: dict = defaultdict(lambda: ([], []))
+    hint_res: dict = defaultdict(lambda: ([], []))
     n_colour = defaultdict(int)
     keys = ["L", "ab", *(f"x{s}_q{q}" for s in sr for q in SR_EVAL_QUALITIES[s]),
             *(f"hint_f{f}_q{HINT_QUALITY}" for f in data.HINT_FACTORS)]
@@ -119,9 +122,13 @@ def main(argv: list[str] | None = None) -> None:
             n_colour[group] += 1
             for f in (0, *data.HINT_FACTORS):
                 if f:
-                    hint = upsample_hint(rec[f"hint_f{f}_q{HINT_QUALITY}"].astype(np.float32),
-                                         f, (H, W))
-                    classical = hint
+                    small = rec[f"hint_f{f}_q{HINT_QUALITY}"].astype(np.float32)
+                    classical = upsample_hint(small, f, (H, W))
+                    restored = restore_hint(small, L, f, HINT_QUALITY, netset, device)
+                    hint = upsample_hint(restored, f, (H, W))
+                    res = hint_res[(f, group)]
+                    res[0].append(mean_ciede2000(L, classical, ab))
+                    res[1].append(mean_ciede2000(L, hint, ab))
                 else:
                     hint, classical = None, np.zeros_like(ab)
                 pred = colorize(L, hint, f, netset, device)
@@ -182,8 +189,11 @@ def main(argv: list[str] | None = None) -> None:
         lines.append("")
     if netset.colorizer is not None:
         counts = ", ".join(f"{g}: {n_colour[g]}" for g in names)
+        restorer = netset.hint_restorer
         lines += [f"## Colorizer: mean CIEDE2000 (lower is better), hint quality {HINT_QUALITY}",
                   "", "Classical: bicubic-upsampled hint, or grey (a = b = 0) without a hint. "
+                  "Network: as the decoder does it, the hint restorer (factors "
+                  f"{restorer.hint_factors if restorer else '–'}) then the colorizer. "
                   "Hints denser than the colorizer's `hint_factors` "
                   f"({netset.colorizer.hint_factors}) are kept as they are. "
                   f"Colour images: {counts}.", "",
@@ -194,6 +204,14 @@ def main(argv: list[str] | None = None) -> None:
             allc = [sum((col_res[(f, g)][i] for g in names), []) for i in (0, 1)]
             tag = f"1/{f}" if f else "none"
             lines.append(f"| {tag} | " + " | ".join(cells + [_cell(*allc)]) + " |")
+        lines += ["", "The hint restorer alone (bicubic upsampling of the restored hint, no "
+                  "colorizer): mean CIEDE2000, decoded hint → restored hint.", "",
+                  "| hint | " + " | ".join(names + ["all"]) + " |",
+                  "|---" * (len(names) + 2) + "|"]
+        for f in data.HINT_FACTORS:
+            cells = [_cell(*hint_res[(f, g)]) for g in names]
+            allc = [sum((hint_res[(f, g)][i] for g in names), []) for i in (0, 1)]
+            lines.append(f"| 1/{f} | " + " | ".join(cells + [_cell(*allc)]) + " |")
         lines.append("")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

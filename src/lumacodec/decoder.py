@@ -2,8 +2,9 @@
 
 ::
 
-    bytes → parse + CRCs → base plane ─→ L_low ─→ SR ×scale (network) ──→ L ─┐
-                          hint plane ─→ a|b ─→ bicubic ─→ colorizer(L, hint) ─→ a,b ─→ Lab → RGB
+    bytes → parse + CRCs → base plane ─→ L_low ─→ SR ×scale (network) ──→ L ─┬──────────┐
+                          hint plane ─→ a|b ─→ hint restorer(a|b, L on its grid) ─→ bicubic ─→
+                          colorizer(L, hint) ─→ a,b ─→ Lab → RGB
 
 At scale 1 the "SR" network is the ×1 restoration network (coding artefacts out, no upsampling).
 
@@ -32,7 +33,7 @@ from .container import NETWORK_ID_BYTES, Header, parse
 from .errors import LumacodecError
 from .hints import decode_hint, upsample_hint
 from .networks.colorizer import Colorizer
-from .resample import reduced_size, upsample
+from .resample import downsample, reduced_size, upsample
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -158,6 +159,31 @@ def super_resolve(
     return y[0, 0, : size[0], : size[1]].float().cpu().numpy() * 100.0
 
 
+def restore_hint(
+    hint_small: np.ndarray,
+    L: np.ndarray,
+    factor: int,
+    quality: int,
+    nets: weights.NetworkSet,
+    device: torch.device,
+) -> np.ndarray:
+    """The decoded hint a/b (2, h, w) with its coding errors reduced by the set's hint
+    restorer, guided by the decoded L (H, W) averaged onto the hint's grid; returned as it is
+    when the set has none or was not trained on this factor and quality."""
+    net = nets.hint_restorer
+    if net is None or not net.handles(factor, quality):
+        return hint_small
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return net(x[:, :2], x[:, 2:], [factor], [quality])
+
+    with _inference(device):
+        L_small = downsample(L / 100.0, factor)[None]
+        x = _to_device(np.concatenate([hint_small / AB_OFFSET, L_small]), device)
+        y = _tiled(run, x, 1, TILE, TILE_MARGIN // 4)
+    return y[0].float().cpu().numpy() * AB_OFFSET
+
+
 def colorize(
     L: np.ndarray,
     hint_ab: np.ndarray | None,
@@ -229,7 +255,6 @@ def decode(
         if stream.hint is not None
         else None
     )
-    hint_ab = upsample_hint(hint_small, h.hint_factor, size) if hint_small is not None else None
 
     if enhance:
         dev = resolve_device(device)
@@ -237,12 +262,17 @@ def decode(
         L = np.clip(super_resolve(L_low, h.scale, h.base_quality, size, nets, dev), 0.0, 100.0)
         if not h.source_mode.is_colour:
             return Image.fromarray(L_to_grey_u8(L), "L")
+        hint_ab = None
+        if hint_small is not None:
+            hint_small = restore_hint(hint_small, L, h.hint_factor, h.hint_quality, nets, dev)
+            hint_ab = upsample_hint(hint_small, h.hint_factor, size)
         ab = colorize(L, hint_ab, h.hint_factor, nets, dev)
     else:
         L = np.clip(upsample(L_low, h.scale, size), 0.0, 100.0)
         if not h.source_mode.is_colour:
             return Image.fromarray(L_to_grey_u8(L), "L")
-        ab = hint_ab if hint_ab is not None else np.zeros((2, *size), np.float32)
+        ab = (upsample_hint(hint_small, h.hint_factor, size) if hint_small is not None
+              else np.zeros((2, *size), np.float32))
 
     lab = np.stack([L, ab[0], ab[1]], axis=-1)
     return Image.fromarray(lab_to_rgb_u8(lab), "RGB")

@@ -2,7 +2,8 @@
 
 ``weights/manifest.json`` records, for each network, the file, its sha256 and how it was
 made (command, data, steps, wall time, validation metrics; for a ×2/×4 network trained on the
-×1 network's output, ``restored_by``: that ×1 file's sha256, checked on loading).  The
+×1 network's output, ``restored_by``: that ×1 file's sha256, and for a colorizer trained on
+restored hints, ``hint_restored_by``: the hint restorer's, both checked on loading).  The
 *network id* that every stream carries is the first 8 bytes of the sha256 of the sorted
 ``name:sha256`` lines of the networks that decode streams, so a stream names exactly the
 weights that its decoder must run, and a retrained set is a different id.  The networks of
@@ -23,12 +24,12 @@ import torch
 
 from .container import NETWORK_ID_BYTES
 from .errors import LumacodecError
-from .networks import Colorizer, SuperResolution, load_network
+from .networks import Colorizer, HintRestorer, SuperResolution, load_network
 
 BUNDLED_DIR = Path(__file__).with_name("weights")
 MANIFEST = "manifest.json"
 #: The networks that decode streams (their digests make the network id), by manifest name.
-DECODER_NETWORKS = ("sr_x1", "sr_x2", "sr_x4", "colorizer")
+DECODER_NETWORKS = ("sr_x1", "sr_x2", "sr_x4", "hint_restorer", "colorizer")
 #: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
 ENHANCE_NETWORKS = ("sr_x2_clean",)
 #: The networks a complete set holds.
@@ -48,13 +49,15 @@ def network_id(digests: dict[str, str]) -> bytes:
 @dataclass
 class NetworkSet:
     """The networks one decoder runs: SR of the decoded base layer per scale (1 = restoration
-    of full-resolution planes) and the colorizer, plus their identity; and the SR networks of
-    clean L per scale that :func:`lumacodec.enhance` runs (empty: it uses ``sr``)."""
+    of full-resolution planes), the colorizer and the hint restorer (None: hints go to the
+    colorizer as decoded), plus their identity; and the SR networks of clean L per scale that
+    :func:`lumacodec.enhance` runs (empty: it uses ``sr``)."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
     id: bytes
     sr_clean: dict[int, SuperResolution] = field(default_factory=dict)
+    hint_restorer: HintRestorer | None = None
 
     def to(self, device: torch.device) -> NetworkSet:
         """Move (in place) to ``device``, channels-last: ~1.5x faster convolutions on CPUs."""
@@ -64,6 +67,7 @@ class NetworkSet:
             self.colorizer.to(device, memory_format=fmt),
             self.id,
             {s: n.to(device, memory_format=fmt) for s, n in self.sr_clean.items()},
+            self.hint_restorer.to(device, memory_format=fmt) if self.hint_restorer else None,
         )
 
 
@@ -114,11 +118,18 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
                 f"{name} was trained on the output of sr_x1 {str(trained_after)[:12]}, but this "
                 f"set's sr_x1 is {restorer[:12]}: retrain {name} after it"
             )
+    hints_by = entries["colorizer"].get("hint_restored_by")
+    if hints_by is not None and hints_by != entries["hint_restorer"]["sha256"]:
+        raise LumacodecError(
+            f"the colorizer was trained on hints restored by hint_restorer {hints_by[:12]}, but "
+            f"this set's is {entries['hint_restorer']['sha256'][:12]}: retrain the colorizer"
+        )
     digests = {n: entries[n]["sha256"] for n in DECODER_NETWORKS}
     sr = {int(n.removeprefix("sr_x")): nets[n] for n in DECODER_NETWORKS if n.startswith("sr_x")}
     sr_clean = {int(n.removeprefix("sr_x").removesuffix("_clean")): nets[n]
                 for n in ENHANCE_NETWORKS}
-    return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean)
+    return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean,
+                      nets["hint_restorer"])
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,10 +16,12 @@ from safetensors.torch import save_file
 
 from ..errors import LumacodecError
 from .colorizer import Colorizer
+from .hint_restorer import HintRestorer
 from .sr import SuperResolution
 
 #: Stable architecture names, as written in weights files' metadata.
-ARCHITECTURES: dict[str, type[torch.nn.Module]] = {"sr": SuperResolution, "colorizer": Colorizer}
+ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
+    "sr": SuperResolution, "colorizer": Colorizer, "hint_restorer": HintRestorer}
 
 
 def save_network(net: torch.nn.Module, path: str | Path, **extra: str) -> None:
@@ -44,4 +46,5 @@ def load_network(path: str | Path) -> torch.nn.Module:
     return net.eval()
 
 
-__all__ = ["ARCHITECTURES", "Colorizer", "SuperResolution", "load_network", "save_network"]
+__all__ = ["ARCHITECTURES", "Colorizer", "HintRestorer", "SuperResolution", "load_network",
+           "save_network"]
