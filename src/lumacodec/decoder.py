@@ -2,9 +2,9 @@
 
 ::
 
-    bytes → parse + CRCs → base plane ─→ L_low ─→ SR ×scale (network) ──→ L ─┬──────────┐
-                          hint plane ─→ a|b ─→ hint restorer(a|b, L on its grid) ─→ bicubic ─→
-                          colorizer(L, hint) ─→ a,b ─→ Lab → RGB
+    bytes → parse + CRCs → base plane ─→ L_low ─→ SR ×scale (network) ──→ L ─────────────┐
+                          hint plane ─→ a|b ─→ hint restorer(a|b, L on the hint grid)   │
+                                     ─→ bicubic ─→ colorizer(L, hint) ─→ a,b ─→ Lab → RGB
 
 At scale 1 the "SR" network is the ×1 restoration network (coding artefacts out, no upsampling).
 
