@@ -22,7 +22,13 @@ from lumacodec import weights
 from lumacodec.baselayer import LOSSLESS_QUALITY
 from lumacodec.color import L_to_u8
 from lumacodec.hints import upsample_hint
-from lumacodec.networks import Colorizer, SuperResolution, load_network, save_network
+from lumacodec.networks import (
+    Colorizer,
+    HintRestorer,
+    SuperResolution,
+    load_network,
+    save_network,
+)
 from lumacodec.resample import downsample
 
 REPO = Path(__file__).resolve().parent.parent
@@ -195,6 +201,22 @@ def _tiny_sr_run(dataset: Path, tmp_path: Path) -> list[str]:
             "--weights-dir", str(tmp_path / "w"), "--channels", "8", "--blocks", "1"]
 
 
+def test_hint_patches_pair_the_decoded_hint_with_the_uncoded_one(cached: list[dict]) -> None:
+    patches = data.HintPatches(cached, factors=(16,), qualities=(50,), patch=6)
+    coded, L, factors, qualities, target = patches.sample(np.random.default_rng(0), 4)
+    assert coded.shape == target.shape == (4, 2, 6, 6) and L.shape == (4, 1, 6, 6)
+    assert factors == [16] * 4 and qualities == [50] * 4
+    record = next(r for r in cached if float(np.abs(r["ab"]).max()) > 2.0)
+    grid_target, grid_L, grid_coded = patches.grids[16][0]
+    np.testing.assert_allclose(grid_target, downsample(record["ab"].astype(np.float32), 16) / 128)
+    np.testing.assert_allclose(grid_L[0], downsample(record["L"], 16) / 100)
+    np.testing.assert_array_equal(grid_coded[50], record["hint_f16_q50"] / np.float32(128))
+    # the coding error is what is left to learn, small but not zero
+    err = float((coded - target).abs().mean())
+    assert 0 < err < 0.05
+    assert patches.crop_size(16) == 6 and data.HintPatches(cached, factors=(32,)).crop_size(32) < 16
+
+
 def test_distributed_training_exports_and_resumes(dataset: Path, tmp_path: Path) -> None:
     env = _env()
     common = [*_tiny_sr_run(dataset, tmp_path), "--log-every", "1"]
@@ -255,6 +277,21 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
         "colorizer"]["validation"]
     assert {"de_f8", "de_f16", "de_nohint", "de_rel", "de_score"} <= metrics.keys()
     assert not {"de_f4", "de_f32"} & metrics.keys()
+
+
+def test_hint_restorer_training_exports_a_restorer(dataset: Path, tmp_path: Path) -> None:
+    _train(["--data", str(dataset), "--train-sets", "train", "--val-set", "val",
+            "--val-images", "1", "--batch", "2", "--warmup", "1", "--steps", "2",
+            "--val-every", "2", "--workers", "1", "--factors", "8,32", "--hint-qualities",
+            "50,60", "--channels", "8", "--blocks", "1", "--bf16",
+            "--cache", str(tmp_path / "cache"), "--checkpoint-dir", str(tmp_path / "ck"),
+            "--weights-dir", str(tmp_path / "w")], nproc=1, env=_env(), module="training.hint")
+    net = load_network(tmp_path / "w" / "hint_restorer.safetensors")
+    assert isinstance(net, HintRestorer)
+    assert net.hint_factors == (8, 32) and net.hint_qualities == (50, 60)
+    metrics = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"][
+        "hint_restorer"]["validation"]
+    assert {"de_f8", "de_f8_decoded", "de_f32", "de_rel"} <= metrics.keys()
 
 
 def test_ciede2000_loss_is_scikit_image_s_formula_with_finite_gradients() -> None:
