@@ -6,8 +6,9 @@
 
 A small smooth image codes far better with an image codec than with DPCM + zstd (half the
 bits at equal colour error, see DESIGN-NOTES), and one plane shares one set of AV1 headers.
-The decoder's classical reconstruction is the bicubic upsampling of the two planes; the
-colorizer network predicts a residual on top of it.
+The decoder's classical reconstruction is the bicubic upsampling of the two planes; with the
+networks, the hint restorer first cleans the decoded planes on their own grid and the
+colorizer then predicts a residual over their bicubic upsampling.
 """
 
 from __future__ import annotations
