@@ -10,8 +10,9 @@ PSNR-RGB over mean bpp; AVIF (full colour, Pillow, speed 6) is measured on the s
         --out benchmarks/results/presets.md [--enhance]
 
 With ``--enhance`` the bundled SR networks replace bicubic for L (at ×1 the restoration network
-cleans the full-resolution plane); the colorizer is not run per combination (too slow on a
-CPU): the classical hint stands in for it.
+cleans the full-resolution plane) and the hint restorer cleans the hint (guided by that L);
+the colorizer is not run per combination (too slow on a CPU): the bicubic upsampling of the
+(restored) hint stands in for it.
 """
 
 from __future__ import annotations
@@ -46,28 +47,35 @@ def measure_image(rgb: np.ndarray, enhance: bool) -> dict[tuple, tuple[float, fl
     L, ab = lab[..., 0], np.moveaxis(lab[..., 1:], -1, 0)
     nets = None
     if enhance:
+        import torch
+
         from lumacodec import weights
-        from lumacodec.decoder import super_resolve
+        from lumacodec.decoder import restore_hint, super_resolve
 
         nets = weights.bundled()
+        cpu = torch.device("cpu")
     Ls = {}
     for s, q in itertools.product(SCALES, BASE_QUALITIES):
         data = encode_plane(L_to_u8(downsample(L, s)), q)
         low = u8_to_L(decode_plane(data, *reduced_size(H, W, s)))
         if nets is not None:
-            import torch
-
-            rec = super_resolve(low, s, q, (H, W), nets, torch.device("cpu"))
+            rec = super_resolve(low, s, q, (H, W), nets, cpu)
         else:
             rec = upsample(low, s, (H, W))
         Ls[(s, q)] = (data, np.clip(rec, 0, 100))
-    hints = {(0, 0): (None, np.zeros_like(ab))}
+    hints = {(0, 0): (None, None)}
     for f, hq in itertools.product(HINT_FACTORS, HINT_QUALITIES):
         data = encode_hint(ab, f, hq)
-        hints[(f, hq)] = (data, upsample_hint(decode_hint(data, H, W, f), f, (H, W)))
+        hints[(f, hq)] = (data, decode_hint(data, H, W, f))
     out = {}
     for (s, q), (ldata, Lrec) in Ls.items():
-        for (f, hq), (hdata, abrec) in hints.items():
+        for (f, hq), (hdata, small) in hints.items():
+            if small is None:
+                abrec = np.zeros_like(ab)
+            else:
+                if nets is not None:
+                    small = restore_hint(small, Lrec, f, hq, nets, cpu)
+                abrec = upsample_hint(small, f, (H, W))
             header = Header(
                 W, H, SourceMode.RGB, s.bit_length() - 1, f.bit_length() - 1 if f else 0, q, hq
             )
@@ -124,7 +132,8 @@ def main() -> None:
     ours = [(b, p, k) for k, (b, p) in mean.items() if k[0] != "avif"]
     hull = upper_hull(ours)
     lines = [
-        f"# Settings frontier ({'SR network' if args.enhance else 'classical'} reconstruction)",
+        f"# Settings frontier ({'SR and hint-restorer networks' if args.enhance else 'classical'}"
+        " reconstruction)",
         "",
         f"{len(files)} images of `{args.images}`, mean of per-image bpp and PSNR-RGB.",
         f"Command: `python benchmarks/tune_presets.py --images {args.images} --limit "
