@@ -267,7 +267,7 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
             "--val-images", "1", "--val-crop", "64", "--patch", "64", "--batch", "2",
             "--warmup", "1", "--steps", "2", "--val-every", "2", "--workers", "1",
             "--factors", "8,16", "--widths", "8,8,8", "--loss", "ciede2000", "--bf16",
-            "--hint-qualities", "50",
+            "--hint-qualities", "50", "--restored-hints",
             "--cache", str(tmp_path / "cache"),
             "--checkpoint-dir", str(tmp_path / "ck"), "--weights-dir", str(tmp_path / "w")],
            nproc=1, env=env, module="training.color")
@@ -277,6 +277,9 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
         "colorizer"]["validation"]
     assert {"de_f8", "de_f16", "de_nohint", "de_rel", "de_score"} <= metrics.keys()
     assert not {"de_f4", "de_f32"} & metrics.keys()
+    entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]["colorizer"]
+    restorer = weights.read_manifest()["networks"]["hint_restorer"]["sha256"]
+    assert entry["hint_restored_by"] == restorer and "restored by" in entry["data"]
 
 
 def test_hint_restorer_training_exports_a_restorer(dataset: Path, tmp_path: Path) -> None:
