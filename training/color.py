@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
                              "colorizer runs); validation uses their median")
     parser.add_argument("--restored-hints", action="store_true",
                         help="train on hints the bundled hint restorer cleaned first, as the "
-                             "decoder feeds them")
+                             "decoder feeds them (validation's classical reference is then the "
+                             "bicubic restored hint)")
     parser.add_argument("--loss", choices=("l1", "ciede2000"), default="l1",
                         help="L1 on a/b, or mean CIEDE2000 (what validation measures)")
     parser.add_argument("--no-zero-init", dest="zero_init", action="store_false",
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         cpu = torch.device("cpu")
         for r in records + val_records:
             for f in factors:
-                for q in data.HINT_QUALITIES:
+                for q in qualities:
                     key = f"hint_f{f}_q{q}"
                     r[key] = restore_hint(r[key].astype(np.float32), r["L"], f, q, nets, cpu)
         sha = weights.file_sha256(path)
