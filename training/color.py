@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--factors", default="8,16,32",
                         help="hint factors to train and validate (0 = no hint is always added)")
     parser.add_argument("--hint-qualities", default=",".join(map(str, data.HINT_QUALITIES)),
-                        help="hint qualities to train on (the presets use 50 wherever the "
-                             "colorizer runs); validation uses their median")
+                        help="hint qualities to train on (the presets send the colorizer 50 "
+                             "and 70); validation uses their median")
     parser.add_argument("--restored-hints", action="store_true",
                         help="train on hints the bundled hint restorer cleaned first, as the "
                              "decoder feeds them (validation's classical reference is then the "

@@ -10,7 +10,7 @@
 * Colorizer: mean CIEDE2000 (true L, predicted a/b) of the networks (the hint restorer,
   then the colorizer, as the decoder runs them; and the hint restorer alone) and of the
   classical reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at
-  hint quality 50, the presets' wherever the colorizer runs (the decoder keeps hints denser than
+  hint quality 50, the presets' at qualities 1–4 (the decoder keeps hints denser than
   the colorizer was trained on as they are, so such rows show no change).  Greyscale images
   are left out of the colour table.
 * The SR gain at the presets that downsample (:data:`lumacodec.QUALITIES`), per preset and
@@ -47,7 +47,8 @@ from .metrics import mean_ciede2000
 SR_EVAL_QUALITIES = {1: (5, 10, 20, 40, 60),
                      2: (10, 15, 25, 40, 60, data.LOSSLESS_QUALITY),
                      4: (10, 20, 40, data.LOSSLESS_QUALITY)}
-#: The hint quality of every preset whose hint the colorizer sees (1/8 and 1/16: q1–q4).
+#: The hint quality of the presets below scale 1 and of quality 4 (1/16 and 1/8 hints);
+#: qualities 5–7 send 1/8 hints at 70.
 HINT_QUALITY = 50
 
 

@@ -8,8 +8,8 @@ the cache's codings) and the exact L area-averaged onto the same grid; target: t
 hint pixels (fewer at factors whose hints are smaller) with random flips and rotations.
 Validation: mean CIEDE2000, at full resolution with the exact L, of the bicubic upsampling of
 the restored hint and of the decoded hint itself, per factor, at ``--val-hint-quality`` (50,
-the presets'), on the whole last ``--val-images`` images of bsds500/test; the export score is
-the mean (restored / decoded) ratio over the factors.
+the presets' at qualities 1–4), on the whole last ``--val-images`` images of bsds500/test; the
+export score is the mean (restored / decoded) ratio over the factors.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hint-qualities", default=",".join(map(str, data.HINT_QUALITIES)),
                         help="hint qualities to train on")
     parser.add_argument("--val-hint-quality", type=int, default=50,
-                        help="hint quality of validation (the presets' wherever the colorizer "
-                             "runs); one of --hint-qualities")
+                        help="hint quality of validation (the presets' at qualities 1-4); "
+                             "one of --hint-qualities")
     add_data_arguments(parser)
     add_loop_arguments(parser, {"name": "hint_restorer", "batch": 16, "lr": 1e-3,
                                 "val_every": 1000})
