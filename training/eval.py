@@ -10,7 +10,8 @@
 * Colorizer: mean CIEDE2000 (true L, predicted a/b) of the networks (the hint restorer,
   then the colorizer, as the decoder runs them; and the hint restorer alone) and of the
   classical reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at
-  hint quality 50, the presets' at qualities 1–4 (the decoder keeps hints denser than
+  hint quality 50 (the presets' at qualities 1–4) and for the 1/8 hint at quality 70 of
+  qualities 5–7 (the decoder keeps hints denser than
   the colorizer was trained on as they are, so such rows show no change).  Greyscale images
   are left out of the colour table.
 * The SR gain at the presets that downsample (:data:`lumacodec.QUALITIES`), per preset and
@@ -47,9 +48,11 @@ from .metrics import mean_ciede2000
 SR_EVAL_QUALITIES = {1: (5, 10, 20, 40, 60),
                      2: (10, 15, 25, 40, 60, data.LOSSLESS_QUALITY),
                      4: (10, 20, 40, data.LOSSLESS_QUALITY)}
-#: The hint quality of the presets below scale 1 and of quality 4 (1/16 and 1/8 hints);
-#: qualities 5–7 send 1/8 hints at 70.
+#: The hint quality of the presets below scale 1 and of quality 4 (1/16 and 1/8 hints).
 HINT_QUALITY = 50
+#: The colour settings evaluated: (hint factor, hint quality), (0, 0) for no hint; 1/8 at
+#: quality 70 is what qualities 5–7 send.
+COLOUR_SETTINGS = ((0, 0), *((f, HINT_QUALITY) for f in data.HINT_FACTORS), (8, 70))
 
 
 def psnr_L(pred: np.ndarray, target: np.ndarray) -> float:
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     hint_res: dict = defaultdict(lambda: ([], []))
     n_colour = defaultdict(int)
     keys = ["L", "ab", *(f"x{s}_q{q}" for s in sr for q in SR_EVAL_QUALITIES[s]),
-            *(f"hint_f{f}_q{HINT_QUALITY}" for f in data.HINT_FACTORS)]
+            *(f"hint_f{f}_q{q}" for f, q in COLOUR_SETTINGS if f)]
     for group, images in groups.items():
         files = data.build_cache(images, args.cache, workers=args.workers, log=False)
         for rec in data.load_cache(files, keys):
@@ -121,19 +124,19 @@ def main(argv: list[str] | None = None) -> None:
             if netset.colorizer is None or float(np.abs(ab).max()) <= 2.0:
                 continue  # greyscale image: nothing to colour
             n_colour[group] += 1
-            for f in (0, *data.HINT_FACTORS):
+            for f, hq in COLOUR_SETTINGS:
                 if f:
-                    small = rec[f"hint_f{f}_q{HINT_QUALITY}"].astype(np.float32)
+                    small = rec[f"hint_f{f}_q{hq}"].astype(np.float32)
                     classical = upsample_hint(small, f, (H, W))
-                    restored = restore_hint(small, L, f, HINT_QUALITY, netset, device)
+                    restored = restore_hint(small, L, f, hq, netset, device)
                     hint = upsample_hint(restored, f, (H, W))
-                    res = hint_res[(f, group)]
+                    res = hint_res[(f, hq, group)]
                     res[0].append(mean_ciede2000(L, classical, ab))
                     res[1].append(mean_ciede2000(L, hint, ab))
                 else:
                     hint, classical = None, np.zeros_like(ab)
                 pred = colorize(L, hint, f, netset, device)
-                res = col_res[(f, group)]
+                res = col_res[(f, hq, group)]
                 res[0].append(mean_ciede2000(L, classical, ab))
                 res[1].append(mean_ciede2000(L, pred, ab))
         print(f"evaluated {group} ({time.time() - t_start:.0f}s)", flush=True)
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     if netset.colorizer is not None:
         counts = ", ".join(f"{g}: {n_colour[g]}" for g in names)
         restorer = netset.hint_restorer
-        lines += [f"## Colorizer: mean CIEDE2000 (lower is better), hint quality {HINT_QUALITY}",
+        lines += ["## Colorizer: mean CIEDE2000 (lower is better), per hint density and quality",
                   "", "Classical: bicubic-upsampled hint, or grey (a = b = 0) without a hint. "
                   "Network: as the decoder does it, the hint restorer (factors "
                   f"{restorer.hint_factors if restorer else '–'}) then the colorizer. "
@@ -200,19 +203,19 @@ def main(argv: list[str] | None = None) -> None:
                   f"Colour images: {counts}.", "",
                   "| hint | " + " | ".join(names + ["all"]) + " |",
                   "|---" * (len(names) + 2) + "|"]
-        for f in (0, *data.HINT_FACTORS):
-            cells = [_cell(*col_res[(f, g)]) for g in names]
-            allc = [sum((col_res[(f, g)][i] for g in names), []) for i in (0, 1)]
-            tag = f"1/{f}" if f else "none"
+        for f, hq in COLOUR_SETTINGS:
+            cells = [_cell(*col_res[(f, hq, g)]) for g in names]
+            allc = [sum((col_res[(f, hq, g)][i] for g in names), []) for i in (0, 1)]
+            tag = f"1/{f}, q{hq}" if f else "none"
             lines.append(f"| {tag} | " + " | ".join(cells + [_cell(*allc)]) + " |")
         lines += ["", "The hint restorer alone (bicubic upsampling of the restored hint, no "
                   "colorizer): mean CIEDE2000, decoded hint → restored hint.", "",
                   "| hint | " + " | ".join(names + ["all"]) + " |",
                   "|---" * (len(names) + 2) + "|"]
-        for f in data.HINT_FACTORS:
-            cells = [_cell(*hint_res[(f, g)]) for g in names]
-            allc = [sum((hint_res[(f, g)][i] for g in names), []) for i in (0, 1)]
-            lines.append(f"| 1/{f} | " + " | ".join(cells + [_cell(*allc)]) + " |")
+        for f, hq in COLOUR_SETTINGS[1:]:
+            cells = [_cell(*hint_res[(f, hq, g)]) for g in names]
+            allc = [sum((hint_res[(f, hq, g)][i] for g in names), []) for i in (0, 1)]
+            lines.append(f"| 1/{f}, q{hq} | " + " | ".join(cells + [_cell(*allc)]) + " |")
         lines.append("")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
