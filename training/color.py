@@ -5,14 +5,14 @@
 Inputs: the exact L of the image (the decoder feeds the SR output, which is close), and the
 hint as the decoder builds it (area-downsampled a/b at 1/f, AV1-coded at a hint quality from
 ``--hint-qualities``, default every cached one, 40–80; decoded, bicubic-upsampled), for f in
-``--factors`` (default 8, 16, 32: the densities the presets use below 1/4; they are recorded
-in the network's ``hint_factors``, and the decoder keeps denser hints as they are), or no hint
-with probability 0.2.  Target a/b / 128, loss L1 or (``--loss ciede2000``) the mean CIEDE2000
-that validation and the evaluation measure, computed with the exact L.  Validation: mean
+``--factors`` (default 8, 16, 32: the densities the presets use below 1/4; they are recorded in
+the network's ``hint_factors``, and the decoder keeps denser hints as they are), or no hint
+with probability 0.2. Target a/b / 128, loss L1 or (``--loss ciede2000``) the mean CIEDE2000
+that validation and the evaluation measure, computed with the exact L. Validation: mean
 CIEDE2000 of the network and of the classical reconstruction (bicubic hint, grey without one)
-at the median hint quality, per factor, on centre crops of the last ``--val-images`` images of
-bsds500/test; the weights are exported when the mean (network / classical) ratio improves
-among weights that beat the classical path at every density.
+at the (lower) median hint quality, per factor, on centre crops of the last ``--val-images``
+images of bsds500/test; the weights are exported when the mean (network / classical) ratio
+improves among weights that beat the classical path at every density.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="hint factors to train and validate (0 = no hint is always added)")
     parser.add_argument("--hint-qualities", default=",".join(map(str, data.HINT_QUALITIES)),
                         help="hint qualities to train on (the presets send the colorizer 50 "
-                             "and 70); validation uses their median")
+                             "and 70); validation uses their (lower) median")
     parser.add_argument("--restored-hints", action="store_true",
                         help="train on hints the bundled hint restorer cleaned first, as the "
                              "decoder feeds them (validation's classical reference is then the "
@@ -169,8 +169,9 @@ def main(argv: list[str] | None = None) -> None:
         model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain, factors)
         if args.zero_init:
             zero_last_layer(model.out)
-    task = ColorTask(model, patches, val_records, args.val_crop, factors,
-                     int(np.median(qualities)), loss_kind=args.loss)
+    val_quality = sorted(qualities)[(len(qualities) - 1) // 2]  # the (lower) median
+    task = ColorTask(model, patches, val_records, args.val_crop, factors, val_quality,
+                     loss_kind=args.loss)
     train(task, config_from_args(args), description, manifest_extra=extra)
 
 
