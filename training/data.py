@@ -194,6 +194,11 @@ def load_cache(files: Sequence[Path], keys: Sequence[str]) -> list[dict[str, np.
     return records
 
 
+def has_colour(record: dict[str, np.ndarray]) -> bool:
+    """Whether a cached image has colour to learn (some |a| or |b| above 2), not just grey."""
+    return float(np.abs(record["ab"]).max()) > 2.0
+
+
 def dihedral(arrays: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
     """Apply the same random flip / 90° rotation to the last two axes of every array."""
     k, flip = int(rng.integers(4)), bool(rng.integers(2))
@@ -361,7 +366,7 @@ class ColorPatches:
             raise ValueError(f"patch must be a multiple of {self.GRID}")
         self.records = [
             r for r in self.records
-            if min(r["L"].shape) >= self.patch and float(np.abs(r["ab"]).max()) > 2.0
+            if min(r["L"].shape) >= self.patch and has_colour(r)
         ]
         if not self.records:
             raise ValueError("no colour image is large enough for the patch size")
@@ -442,7 +447,7 @@ class HintPatches:
         init=False)
 
     def __post_init__(self) -> None:
-        colour = [r for r in self.records if float(np.abs(r["ab"]).max()) > 2.0]
+        colour = [r for r in self.records if has_colour(r)]
         if not colour:
             raise ValueError("no colour image to train on")
         self.grids = {

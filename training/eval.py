@@ -120,9 +120,9 @@ def main(argv: list[str] | None = None) -> None:
                 res = clean_res[(s, group)]
                 res[0].append(psnr_L(upsample(low, s, (H, W)), L))
                 res[1].append(psnr_L(upscale_clean(low, s, netset, device), L))
-            ab = rec["ab"].astype(np.float32)
-            if netset.colorizer is None or float(np.abs(ab).max()) <= 2.0:
+            if netset.colorizer is None or not data.has_colour(rec):
                 continue  # greyscale image: nothing to colour
+            ab = rec["ab"].astype(np.float32)
             n_colour[group] += 1
             for f, hq in COLOUR_SETTINGS:
                 if f:

@@ -55,12 +55,11 @@ class HintTask:
         metrics: dict[str, float] = {}
         ratios = []
         q = self.val_quality
+        colour = [r for r in self.val_records if data.has_colour(r)]
         for f in self.patches.factors:
             restored, decoded = [], []
-            for r in self.val_records:
+            for r in colour:
                 L, ab = r["L"], r["ab"].astype(np.float32)
-                if float(np.abs(ab).max()) <= 2.0:
-                    continue
                 coded = r[f"hint_f{f}_q{q}"].astype(np.float32)
                 hint = torch.from_numpy(coded / 128.0)[None].to(device)
                 L_small = torch.from_numpy(downsample(L, f) / 100.0)[None, None].to(device)
