@@ -63,19 +63,18 @@ def measure_image(rgb: np.ndarray, enhance: bool) -> dict[tuple, tuple[float, fl
         else:
             rec = upsample(low, s, (H, W))
         Ls[(s, q)] = (data, np.clip(rec, 0, 100))
-    hints = {(0, 0): (None, None)}
+    # (data, decoded hint, its classical reconstruction); with the networks the hint is
+    # restored per L reconstruction, since the restorer is guided by it
+    hints = {(0, 0): (None, None, np.zeros_like(ab))}
     for f, hq in itertools.product(HINT_FACTORS, HINT_QUALITIES):
         data = encode_hint(ab, f, hq)
-        hints[(f, hq)] = (data, decode_hint(data, H, W, f))
+        small = decode_hint(data, H, W, f)
+        hints[(f, hq)] = (data, small, upsample_hint(small, f, (H, W)))
     out = {}
     for (s, q), (ldata, Lrec) in Ls.items():
-        for (f, hq), (hdata, small) in hints.items():
-            if small is None:
-                abrec = np.zeros_like(ab)
-            else:
-                if nets is not None:
-                    small = restore_hint(small, Lrec, f, hq, nets, cpu)
-                abrec = upsample_hint(small, f, (H, W))
+        for (f, hq), (hdata, small, abrec) in hints.items():
+            if nets is not None and small is not None:
+                abrec = upsample_hint(restore_hint(small, Lrec, f, hq, nets, cpu), f, (H, W))
             header = Header(
                 W, H, SourceMode.RGB, s.bit_length() - 1, f.bit_length() - 1 if f else 0, q, hq
             )
