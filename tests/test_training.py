@@ -248,7 +248,7 @@ def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
     assert metrics["gain_db"] == pytest.approx((metrics["gain_q10"] + metrics["gain_q15"]) / 2)
     _train([*common, "--clean", "--init", str(first), "--blocks", "3"], nproc=1, env=env)
     net = load_network(tmp_path / "w" / "sr_x2_clean.safetensors")
-    assert net.config["blocks"] == 1  # the architecture of --init, not --blocks
+    assert net.config["blocks"] == 3  # --init's one block, grown to --blocks
     manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]
     assert set(manifest["sr_x2_clean"]["validation"]) == {"psnr_bicubic", "gain_bicubic",
                                                          "gain_db"}
@@ -259,6 +259,20 @@ def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
     assert "restored by the bundled sr_x1" in manifest["cascade"]["data"]
     assert manifest["cascade"]["restored_by"] == weights.read_manifest()["networks"]["sr_x1"][
         "sha256"]
+
+
+def test_grown_sr_network_computes_what_it_was_grown_from() -> None:
+    from training.sr import grow_blocks
+
+    torch.manual_seed(0)
+    net = SuperResolution(2, channels=8, blocks=2)
+    for p in net.parameters():  # a trained-looking net: no zero layers anywhere
+        torch.nn.init.normal_(p, std=0.1)
+    grown = grow_blocks(net, 5)
+    assert grown.config["blocks"] == 5 and len(grown.body) == 6
+    x, q = torch.rand(1, 1, 12, 10), torch.tensor([0.15])
+    torch.testing.assert_close(grown(x, q), net(x, q))
+    assert grown.body[4].conv1.weight.abs().sum() > 0  # new blocks can learn
 
 
 def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_path: Path) -> None:

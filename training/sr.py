@@ -105,6 +105,26 @@ def zero_last_layer(conv: nn.Conv2d) -> None:
         nn.init.zeros_(conv.bias)
 
 
+def grow_blocks(model: SuperResolution, blocks: int) -> SuperResolution:
+    """``model`` deepened to ``blocks`` residual blocks without changing what it computes: the
+    new blocks go after the trained ones, their second conv zeroed so each starts as the
+    identity.  Fine-tuning then measures what the extra depth is worth from where the trained
+    network stands, not from scratch (which a short CPU run would favour the small net in)."""
+    old = model.config["blocks"]
+    grown = SuperResolution(**{**model.config, "blocks": blocks})
+    state = {}
+    for key, value in model.state_dict().items():
+        if key.startswith(f"body.{old}."):  # the body's closing conv moves to the end
+            key = key.replace(f"body.{old}.", f"body.{blocks}.", 1)
+        state[key] = value
+    for i in range(old, blocks):
+        zero_last_layer(grown.body[i].conv2)
+        for name, value in grown.body[i].state_dict().items():
+            state[f"body.{i}.{name}"] = value
+    grown.load_state_dict(state)
+    return grown
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Dataset / cache options shared by the SR and colorizer scripts."""
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "datasets"),
@@ -149,12 +169,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="low-resolution patch size (default 64 at x1 and x2, 48 at x4)")
     parser.add_argument("--val-crop", type=int, default=192, help="full-resolution crop size")
     parser.add_argument("--channels", type=int, default=32)
-    parser.add_argument("--blocks", type=int, default=6)
+    parser.add_argument("--blocks", type=int, default=0,
+                        help="residual blocks (default 6); with --init, more blocks than the "
+                             "init has grows it (see grow_blocks)")
     parser.add_argument("--no-zero-init", dest="zero_init", action="store_false",
                         help="keep PyTorch's random init of the last conv")
     parser.add_argument("--init", default="",
-                        help="start from this weights file (its architecture; --channels and "
-                             "--blocks are ignored)")
+                        help="start from this weights file (its architecture; --channels is "
+                             "ignored)")
     parser.add_argument("--clean", action="store_true",
                         help="train lumacodec.enhance's network on bicubic-downsampled clean L")
     parser.add_argument("--qualities", default="",
@@ -211,8 +233,10 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--init {args.init} is not a x{s} super-resolution network")
         model = SuperResolution(**{**init.config, "restored_input": args.restored_input})
         model.load_state_dict(init.state_dict())
+        if args.blocks > model.config["blocks"]:
+            model = grow_blocks(model, args.blocks)
     else:
-        model = SuperResolution(s, channels=args.channels, blocks=args.blocks,
+        model = SuperResolution(s, channels=args.channels, blocks=args.blocks or 6,
                                 restored_input=args.restored_input)
         if args.zero_init:
             zero_last_layer(model.tail[0])
@@ -223,4 +247,4 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     main()
 
-__all__ = ["SRTask", "add_data_arguments", "main", "prepare"]
+__all__ = ["SRTask", "add_data_arguments", "grow_blocks", "main", "prepare"]
