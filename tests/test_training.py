@@ -249,6 +249,12 @@ def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
     _train([*common, "--clean", "--init", str(first), "--blocks", "3"], nproc=1, env=env)
     net = load_network(tmp_path / "w" / "sr_x2_clean.safetensors")
     assert net.config["blocks"] == 3  # --init's one block, grown to --blocks
+    shrink = subprocess.run(
+        [sys.executable, "-m", "training.sr", *common, "--clean", "--name", "shrunk", "--init",
+         str(tmp_path / "w" / "sr_x2_clean.safetensors"), "--blocks", "2"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert shrink.returncode == 2 and "only grows" in shrink.stderr
+    assert not (tmp_path / "w" / "shrunk.safetensors").exists()
     manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]
     assert set(manifest["sr_x2_clean"]["validation"]) == {"psnr_bicubic", "gain_bicubic",
                                                          "gain_db"}

@@ -233,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--init {args.init} is not a x{s} super-resolution network")
         model = SuperResolution(**{**init.config, "restored_input": args.restored_input})
         model.load_state_dict(init.state_dict())
+        if args.blocks and args.blocks < model.config["blocks"]:
+            parser.error(f"--blocks {args.blocks}: {args.init} has "
+                         f"{model.config['blocks']} blocks, and a network only grows")
         if args.blocks > model.config["blocks"]:
             model = grow_blocks(model, args.blocks)
     else:
