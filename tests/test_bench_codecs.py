@@ -64,6 +64,14 @@ def test_lumacodec_expands_to_both_decoders(monkeypatch: pytest.MonkeyPatch) -> 
     assert {c.encode_group for c in codecs} == {"lumacodec"}
     only, _ = make_codecs(["lumacodec"], enhance=(False,))
     assert [c.name for c in only] == ["lumacodec-classical"]
+    both, _ = make_codecs(["lumacodec", "lumacodec-search"])
+    assert [(c.name, c.search, c.encode_group) for c in both] == [
+        ("lumacodec", False, "lumacodec"),
+        ("lumacodec-classical", False, "lumacodec"),
+        ("lumacodec-search", True, "lumacodec-search"),
+        ("lumacodec-search-classical", True, "lumacodec-search"),
+    ]
+    assert both[2].settings()["search"] and not both[0].settings()["search"]
 
 
 def test_compressai_is_optional() -> None:

@@ -121,6 +121,9 @@ def test_encode_options(runner: CliRunner, tmp_path: Path, png: Path) -> None:
     assert lumacodec.info(bare.read_bytes())["hint_bytes"] == 0
     meta = lumacodec.info(default.read_bytes())
     assert meta["base_quality"] == lumacodec.QUALITIES[lumacodec.DEFAULT_QUALITY - 1].base_quality
+    searched = tmp_path / "searched.lmc"
+    assert run(runner, "encode", png, searched, "--search", "-q", 3).exit_code == 0
+    assert searched.read_bytes() == lumacodec.encode(Image.open(png), 3, search=True)
 
 
 def test_decode_grey_to_jpeg(runner: CliRunner, tmp_path: Path) -> None:

@@ -13,10 +13,17 @@ from .presets import Preset
 
 
 def encode_file(
-    src: PathLike, dst: PathLike, quality: int | Preset = 5, *, hints: bool = True, effort: int = 1
+    src: PathLike,
+    dst: PathLike,
+    quality: int | Preset = 5,
+    *,
+    hints: bool = True,
+    effort: int = 1,
+    search: bool = False,
 ) -> int:
-    """Encode the image file ``src`` into the stream file ``dst``; returns the stream's size."""
-    data = encode(read_image(src), quality, hints=hints, effort=effort)
+    """Encode the image file ``src`` into the stream file ``dst``; returns the stream's size.
+    The options are :func:`lumacodec.encode`'s."""
+    data = encode(read_image(src), quality, hints=hints, effort=effort, search=search)
     atomic_write(dst, data)
     return len(data)
 

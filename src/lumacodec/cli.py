@@ -89,13 +89,19 @@ def main() -> None:
     show_default=True,
     help="Encoder effort: 0 fast, 2 slow and ~5% smaller.",
 )
+@click.option(
+    "--search",
+    is_flag=True,
+    help="Choose scale, base quality and hint for this image by rate-distortion "
+    "(slower encode, better quality for the bits on average).",
+)
 @_one_line_errors
-def encode(src: str, dst: str, quality: int, no_hints: bool, effort: int) -> None:
+def encode(src: str, dst: str, quality: int, no_hints: bool, effort: int, search: bool) -> None:
     """Encode the image SRC into the lumacodec stream DST."""
     from .api import encode_file, info
     from .files import read_bytes
 
-    encode_file(src, dst, quality, hints=not no_hints, effort=effort)
+    encode_file(src, dst, quality, hints=not no_hints, effort=effort, search=search)
     meta = info(read_bytes(dst))
     click.echo(
         f"{dst}: {meta['width']}x{meta['height']}, {meta['bytes']} bytes, {meta['bpp']:.4f} bpp"

@@ -23,6 +23,7 @@ from .hints import encode_hint
 from .images import ImageLike, to_pixels
 from .presets import QUALITIES, Preset
 from .resample import downsample
+from .search import search as search_settings
 
 
 def resolve_preset(quality: int | Preset) -> Preset:
@@ -37,7 +38,12 @@ def resolve_preset(quality: int | Preset) -> Preset:
 
 
 def encode(
-    image: ImageLike, quality: int | Preset = 5, *, hints: bool = True, effort: int = 1
+    image: ImageLike,
+    quality: int | Preset = 5,
+    *,
+    hints: bool = True,
+    effort: int = 1,
+    search: bool = False,
 ) -> bytes:
     """Encode an image into a lumacodec stream.
 
@@ -53,10 +59,17 @@ def encode(
     effort
         Encoder effort 0 (fast) – 2 (slow, ~5% smaller): AV1's speed setting.  Decoding is
         the same for every effort.
+    search
+        Choose the scale, base quality and hint of ``quality`` for this image by
+        rate–distortion (:mod:`lumacodec.search`) instead of taking the ladder's: a better
+        PSNR for the bits on average, for 10–30 plane codings instead of 2.  The rate then
+        varies more between images of one quality.  Needs an integer ``quality``.
     """
     preset = resolve_preset(quality)
     if effort not in (0, 1, 2):
         raise LumacodecError(f"effort must be 0, 1 or 2, got {effort!r}")
+    if search and isinstance(quality, Preset):
+        raise LumacodecError("search chooses the settings of a quality 1–10, not of a Preset")
     pixels, mode = to_pixels(image)
     height, width = pixels.shape[:2]
     if height == 0 or width == 0:
@@ -67,20 +80,27 @@ def encode(
         L, ab = lab[..., 0], np.moveaxis(lab[..., 1:], -1, 0)
     else:
         L, ab = grey_u8_to_L(pixels), None
+    if not hints:
+        ab = None
 
-    base = encode_plane(L_to_u8(downsample(L, preset.scale)), preset.base_quality, effort)
-    hint = None
-    if ab is not None and hints and preset.hint_factor:
-        hint = encode_hint(ab, preset.hint_factor, preset.hint_quality, effort)
+    def header(preset: Preset, has_hint: bool) -> Header:
+        return Header(
+            width=width,
+            height=height,
+            source_mode=mode,
+            scale_log2=preset.scale.bit_length() - 1,
+            hint_log2=preset.hint_factor.bit_length() - 1 if has_hint else 0,
+            base_quality=preset.base_quality,
+            hint_quality=preset.hint_quality if has_hint else 0,
+            network_id=weights.bundled_id(),
+        )
 
-    header = Header(
-        width=width,
-        height=height,
-        source_mode=mode,
-        scale_log2=preset.scale.bit_length() - 1,
-        hint_log2=preset.hint_factor.bit_length() - 1 if hint is not None else 0,
-        base_quality=preset.base_quality,
-        hint_quality=preset.hint_quality if hint is not None else 0,
-        network_id=weights.bundled_id(),
-    )
-    return pack(Stream(header, base, hint))
+    if search:
+        choice = search_settings(pixels, mode, L, ab, int(quality), effort, header)
+        preset, base, hint = choice.preset, choice.base, choice.hint
+    else:
+        base = encode_plane(L_to_u8(downsample(L, preset.scale)), preset.base_quality, effort)
+        hint = None
+        if ab is not None and preset.hint_factor:
+            hint = encode_hint(ab, preset.hint_factor, preset.hint_quality, effort)
+    return pack(Stream(header(preset, hint is not None), base, hint))

@@ -59,9 +59,8 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     from .encoder import encode
 
     info = im.encoderinfo
-    data = encode(
-        im, info.get("quality", 5), hints=info.get("hints", True), effort=info.get("effort", 1)
-    )
+    data = encode(im, info.get("quality", 5), hints=info.get("hints", True),
+                  effort=info.get("effort", 1), search=info.get("search", False))
     fp.write(data)
 
 

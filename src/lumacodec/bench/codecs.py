@@ -23,6 +23,8 @@ avif       Pillow/libavif, speed 6, 4:2:0                quality 0..90
 jpeg2000   Pillow/OpenJPEG .jp2, 9/7 wavelet, YCbCr      compression ratio 800..12 (0.03-2 bpp)
 lumacodec  lumacodec.encode / decode(enhance=...)        quality presets 1..10
 ========== ============================================= ======================================
+
+``lumacodec-search`` is ``lumacodec`` encoded with ``encode(..., search=True)``.
 """
 
 from __future__ import annotations
@@ -209,12 +211,16 @@ class LumacodecCodec(Codec):
     """This project's codec: ``lumacodec.encode`` at each quality preset, decoded with or
     without the enhancement networks (report names ``lumacodec`` and ``lumacodec-classical``)."""
 
-    encode_group = "lumacodec"
     qualities = tuple(range(1, 11))
 
-    def __init__(self, enhance: bool = True, qualities: Sequence[float] | None = None) -> None:
+    def __init__(
+        self, enhance: bool = True, qualities: Sequence[float] | None = None,
+        search: bool = False,
+    ) -> None:
         self.enhance = enhance
-        self.name = "lumacodec" if enhance else "lumacodec-classical"
+        self.search = search
+        self.encode_group = "lumacodec-search" if search else "lumacodec"
+        self.name = self.encode_group + ("" if enhance else "-classical")
         super().__init__(qualities)
         self._fingerprint: str | None = None
 
@@ -237,12 +243,13 @@ class LumacodecCodec(Codec):
             "version": getattr(lumacodec, "__version__", "unknown"),
             "files_sha256": self._fingerprint[:16],
             "enhance": self.enhance,
+            "search": self.search,
         }
 
     def encode(self, rgb: np.ndarray, quality: float) -> bytes:
         import lumacodec
 
-        return lumacodec.encode(rgb, quality=int(quality))
+        return lumacodec.encode(rgb, quality=int(quality), search=self.search)
 
     def decode(self, data: bytes) -> np.ndarray:
         import lumacodec
@@ -351,7 +358,8 @@ def normalize_quality(q: float) -> int | float:
 
 def codec_names() -> list[str]:
     """Every name ``--codecs`` accepts, for help and error messages."""
-    return ["lumacodec", "lumacodec-classical", *REGISTRY, "compressai", "compressai-<model>"]
+    return ["lumacodec", "lumacodec-classical", "lumacodec-search", *REGISTRY, "compressai",
+            "compressai-<model>"]
 
 
 def make_codecs(
@@ -384,8 +392,8 @@ def make_codecs(
         name = raw.strip().lower()
         if not name:
             continue
-        if name in ("lumacodec", "lumacodec-classical"):
-            flags = list(enhance) if name == "lumacodec" else [False]
+        if name in ("lumacodec", "lumacodec-classical", "lumacodec-search"):
+            flags = list(enhance) if name != "lumacodec-classical" else [False]
             if not LumacodecCodec.available():
                 if strict:
                     raise LumacodecError(
@@ -393,7 +401,8 @@ def make_codecs(
                     )
                 notes.append("lumacodec skipped: the package does not import")
                 continue
-            codecs += [LumacodecCodec(e) for e in dict.fromkeys(flags)]
+            codecs += [LumacodecCodec(e, search=name == "lumacodec-search")
+                       for e in dict.fromkeys(flags)]
         elif name == "compressai" or name.startswith("compressai-"):
             if not CompressAICodec.available():
                 notes.append(f"{name} skipped: compressai is not installed")
