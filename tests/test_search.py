@@ -89,3 +89,13 @@ def test_search_through_the_pillow_plugin(tmp_path, photo: np.ndarray) -> None:
     path = tmp_path / "s.lmc"
     Image.fromarray(photo).save(path, quality=5, search=True)
     assert path.read_bytes() == lumacodec.encode(photo, 5, search=True)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 5), (1, 40), (37, 53)])
+def test_search_of_tiny_and_odd_images(size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(sum(size))
+    for pixels in (rng.integers(0, 256, (*size, 3), dtype=np.uint8),
+                   rng.integers(0, 256, size, dtype=np.uint8)):
+        for quality in (1, 4, 9):
+            out = lumacodec.decode(lumacodec.encode(pixels, quality, search=True), enhance=False)
+            assert out.size == (size[1], size[0])
