@@ -62,7 +62,7 @@ def encode(
     search
         Choose the scale, base quality and hint of ``quality`` for this image by
         rate–distortion (:mod:`lumacodec.search`) instead of taking the ladder's: a better
-        PSNR for the bits on average, for 10–30 plane codings instead of 2.  The rate then
+        PSNR for the bits on average, for up to 18 plane codings instead of 2.  The rate then
         varies more between images of one quality.  Needs an integer ``quality``.
     """
     preset = resolve_preset(quality)
