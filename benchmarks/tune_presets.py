@@ -26,12 +26,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lumacodec.baselayer import decode_plane, encode_plane
+from lumacodec.baselayer import decode_base, encode_base, upsample_base
 from lumacodec.bench.metrics import psnr_rgb as psnr
-from lumacodec.color import L_to_u8, lab_to_rgb_u8, rgb_to_lab, u8_to_L
+from lumacodec.color import lab_to_rgb_u8, rgb_to_lab
 from lumacodec.container import Header, SourceMode, Stream, pack
 from lumacodec.hints import decode_hint, encode_hint, upsample_hint
-from lumacodec.resample import downsample, reduced_size, upsample
 
 SCALES = (1, 2, 4)
 BASE_QUALITIES = (5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90)
@@ -56,13 +55,13 @@ def measure_image(rgb: np.ndarray, enhance: bool) -> dict[tuple, tuple[float, fl
         cpu = torch.device("cpu")
     Ls = {}
     for s, q in itertools.product(SCALES, BASE_QUALITIES):
-        data = encode_plane(L_to_u8(downsample(L, s)), q)
-        low = u8_to_L(decode_plane(data, *reduced_size(H, W, s)))
+        data = encode_base(L, s, q)
+        low = decode_base(data, H, W, s)
         if nets is not None:
-            rec = super_resolve(low, s, q, (H, W), nets, cpu)
+            rec = np.clip(super_resolve(low, s, q, (H, W), nets, cpu), 0, 100)
         else:
-            rec = upsample(low, s, (H, W))
-        Ls[(s, q)] = (data, np.clip(rec, 0, 100))
+            rec = upsample_base(low, s, (H, W))
+        Ls[(s, q)] = (data, rec)
     # (data, decoded hint, its classical reconstruction); with the networks the hint is
     # restored per L reconstruction, since the restorer is guided by it
     hints = {(0, 0): (None, None, np.zeros_like(ab))}

@@ -207,7 +207,7 @@ def test_absurd_dimensions_refused_before_allocation(monkeypatch: pytest.MonkeyP
     def must_not_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("a plane was decoded for a decompression bomb")
 
-    monkeypatch.setattr(decoder, "decode_plane", must_not_run)
+    monkeypatch.setattr(decoder, "decode_base", must_not_run)
     monkeypatch.setattr(decoder, "decode_hint", must_not_run)
     with pytest.raises(DecompressionBombError, match="exceeds the limit"):
         lumacodec.decode(data, enhance=False)

@@ -10,6 +10,10 @@ Every coded plane starts with one byte, the codec id, so a section names its own
 
 The size of every plane is known from the stream header before its bytes are read, so no
 coder decides on its own how much memory to allocate.
+
+:func:`encode_base`, :func:`decode_base` and :func:`upsample_base` are the L base layer on top
+of them (as :mod:`lumacodec.hints` is the a|b hint), shared by the encoder, its settings search
+and the decoder's classical path.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import numpy as np
 import zstandard
 
 from . import avif
+from .color import L_to_u8, u8_to_L
 from .errors import LumacodecError
+from .resample import downsample, reduced_size, upsample
 
 LOSSLESS_QUALITY = 255  # the "quality" a stream records for a losslessly coded plane
 
@@ -109,3 +115,21 @@ def decode_plane(data: bytes, height: int, width: int) -> np.ndarray:
     if codec == Codec.AVIF:
         return avif.decode_grey(body, height, width)
     raise LumacodecError(f"unsupported plane codec id {codec} (this lumacodec knows 0, 1, 2)")
+
+
+# The L base layer: what the encoder sends of L, and the decoder's classical reading of it.
+
+
+def encode_base(L: np.ndarray, scale: int, quality: int, effort: int = 1) -> bytes:
+    """Code an L plane (H, W) as the base layer: area-downsampled by ``scale``, 8 bits."""
+    return encode_plane(L_to_u8(downsample(L, scale)), quality, effort)
+
+
+def decode_base(data: bytes, height: int, width: int, scale: int) -> np.ndarray:
+    """Decode the base layer of an image of ``height`` x ``width`` to L at 1/``scale``."""
+    return u8_to_L(decode_plane(data, *reduced_size(height, width, scale)))
+
+
+def upsample_base(L_low: np.ndarray, scale: int, size: tuple[int, int]) -> np.ndarray:
+    """Classical reconstruction of full-resolution L (H, W): bicubic, clipped to [0, 100]."""
+    return np.clip(upsample(L_low, scale, size), 0.0, 100.0)

@@ -27,13 +27,13 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import weights
-from .baselayer import LOSSLESS_QUALITY, decode_plane
-from .color import AB_OFFSET, L_to_grey_u8, lab_to_rgb_u8, u8_to_L
+from .baselayer import LOSSLESS_QUALITY, decode_base, upsample_base
+from .color import AB_OFFSET, L_to_grey_u8, lab_to_rgb_u8
 from .container import NETWORK_ID_BYTES, Header, parse
 from .errors import LumacodecError
 from .hints import decode_hint, upsample_hint
 from .networks.colorizer import Colorizer
-from .resample import downsample, reduced_size, upsample
+from .resample import downsample
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -249,7 +249,7 @@ def decode(
     stream = parse(bytes(data), max_pixels)
     h = stream.header
     size = (h.height, h.width)
-    L_low = u8_to_L(decode_plane(stream.base, *reduced_size(h.height, h.width, h.scale)))
+    L_low = decode_base(stream.base, h.height, h.width, h.scale)
     hint_small = (
         decode_hint(stream.hint, h.height, h.width, h.hint_factor)
         if stream.hint is not None
@@ -268,7 +268,7 @@ def decode(
             hint_ab = upsample_hint(hint_small, h.hint_factor, size)
         ab = colorize(L, hint_ab, h.hint_factor, nets, dev)
     else:
-        L = np.clip(upsample(L_low, h.scale, size), 0.0, 100.0)
+        L = upsample_base(L_low, h.scale, size)
         if not h.source_mode.is_colour:
             return Image.fromarray(L_to_grey_u8(L), "L")
         ab = (upsample_hint(hint_small, h.hint_factor, size) if hint_small is not None

@@ -15,14 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import weights
-from .baselayer import encode_plane
-from .color import L_to_u8, grey_u8_to_L, rgb_to_lab
+from .baselayer import encode_base
+from .color import grey_u8_to_L, rgb_to_lab
 from .container import Header, Stream, pack
 from .errors import LumacodecError
 from .hints import encode_hint
 from .images import ImageLike, to_pixels
 from .presets import QUALITIES, Preset
-from .resample import downsample
 from .search import search as search_settings
 
 
@@ -99,7 +98,7 @@ def encode(
         choice = search_settings(pixels, mode, L, ab, int(quality), effort, header)
         preset, base, hint = choice.preset, choice.base, choice.hint
     else:
-        base = encode_plane(L_to_u8(downsample(L, preset.scale)), preset.base_quality, effort)
+        base = encode_base(L, preset.scale, preset.base_quality, effort)
         hint = None
         if ab is not None and preset.hint_factor:
             hint = encode_hint(ab, preset.hint_factor, preset.hint_quality, effort)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .baselayer import decode_plane, encode_plane
+from .baselayer import decode_base, encode_base, upsample_base
 from .bench.metrics import psnr
-from .color import L_to_grey_u8, L_to_u8, lab_to_rgb_u8, u8_to_L
+from .color import L_to_grey_u8, lab_to_rgb_u8
 from .container import Header, SourceMode, Stream, pack
 from .hints import decode_hint, encode_hint, upsample_hint
 from .presets import (
@@ -38,7 +38,6 @@ from .presets import (
     SEARCH_SLOPES,
     Preset,
 )
-from .resample import downsample, reduced_size, upsample
 
 
 @dataclass(frozen=True)
@@ -80,9 +79,8 @@ def search(
     def base(setting: tuple[int, int]) -> tuple[bytes, np.ndarray]:
         if setting not in bases:
             s, q = setting
-            data = encode_plane(L_to_u8(downsample(L, s)), q, effort)
-            low = u8_to_L(decode_plane(data, *reduced_size(height, width, s)))
-            bases[setting] = (data, np.clip(upsample(low, s, size), 0.0, 100.0))
+            data = encode_base(L, s, q, effort)
+            bases[setting] = (data, upsample_base(decode_base(data, height, width, s), s, size))
         return bases[setting]
 
     def hint(setting: tuple[int, int]) -> tuple[bytes, np.ndarray]:
@@ -96,13 +94,11 @@ def search(
     def score(b: tuple[int, int], h: tuple[int, int]) -> Choice:
         preset = Preset(b[0], b[1], h[0], h[1])
         base_data, L_rec = base(b)
-        if ab is None:
-            hint_data = None
-            rec = L_to_grey_u8(L_rec) if not mode.is_colour else lab_to_rgb_u8(
-                np.stack([L_rec, np.zeros_like(L_rec), np.zeros_like(L_rec)], axis=-1))
-        else:
-            hint_data, ab_rec = hint(h)
+        hint_data, ab_rec = hint(h) if ab is not None else (None, np.zeros((2, *size), np.float32))
+        if mode.is_colour:  # as the classical decoder: grey a = b = 0 without a hint
             rec = lab_to_rgb_u8(np.stack([L_rec, ab_rec[0], ab_rec[1]], axis=-1))
+        else:
+            rec = L_to_grey_u8(L_rec)
         nbytes = len(pack(Stream(make_header(preset, hint_data is not None), base_data,
                                  hint_data)))
         return Choice(preset, base_data, hint_data,
