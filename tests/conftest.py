@@ -14,7 +14,7 @@ from PIL import Image
 
 import lumacodec
 from lumacodec import weights
-from lumacodec.networks import Colorizer, HintRestorer, SuperResolution
+from lumacodec.networks import Colorizer, HintRestorer, LumaColorizer, SuperResolution
 
 
 def smooth_rgb(height: int, width: int) -> np.ndarray:
@@ -45,6 +45,7 @@ def make_networks(network_id: bytes = bytes(8), seed: int = 0) -> weights.Networ
         network_id,
         {2: SuperResolution(2, channels=8, blocks=1).eval()},
         HintRestorer(channels=8, blocks=1, hint_factors=(8, 16, 32)).eval(),  # as the bundled
+        LumaColorizer(widths=(8, 8, 8, 8, 8), decoder_widths=(8, 8, 8), bin_step=20.0).eval(),
     )
 
 

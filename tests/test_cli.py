@@ -358,3 +358,27 @@ def test_console_script(tmp_path: Path, png: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert lumacodec.info(out.read_bytes())["width"] == 12
+
+
+def test_colour_options(
+    runner: CliRunner, tmp_path: Path, png: Path, tiny_networks: weights.NetworkSet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(weights, "bundled", lambda: tiny_networks)
+    stream = tmp_path / "luma.lmc"
+    assert run(runner, "encode", png, stream, "--no-hints").exit_code == 0
+    outputs = {}
+    for colour in ("faithful", "vivid"):
+        out = tmp_path / f"{colour}.png"
+        assert run(runner, "decode", stream, out, "--device", "cpu", "--colour", colour
+                   ).exit_code == 0
+        outputs[colour] = np.asarray(Image.open(out))
+        out = tmp_path / f"enh-{colour}.png"
+        assert run(runner, "enhance", png, out, "--scale", "1", "--device", "cpu",
+                   "--colour", colour).exit_code == 0
+        outputs["enhance-" + colour] = np.asarray(Image.open(out))
+    assert not np.array_equal(outputs["faithful"], outputs["vivid"])
+    assert not np.array_equal(outputs["enhance-faithful"], outputs["enhance-vivid"])
+    err = assert_one_line_failure(run(runner, "enhance", png, tmp_path / "x.png", "--colour",
+                                      "sepia"))
+    assert "sepia" in err and not (tmp_path / "x.png").exists()

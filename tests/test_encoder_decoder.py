@@ -538,3 +538,32 @@ def test_cpu_bfloat16_stays_close_to_float32(monkeypatch, tiny_networks) -> None
     monkeypatch.setenv(decoder.BF16_ENV, "1")
     fast = decoder.super_resolve(L_low, 2, 30, (80, 112), tiny_networks, cpu)
     assert fast.dtype == np.float32 and 0 < np.abs(fast - reference).max() < 2.0
+
+
+def test_streams_without_a_hint_are_coloured_from_L_by_the_colour_network(
+    smooth_image: np.ndarray, network_factory
+) -> None:
+    nets = network_factory(seed=3)
+    without = lumacodec.encode(smooth_image, 5, hints=False)
+    faithful = np.asarray(lumacodec.decode(without, networks=nets, device="cpu"))
+    vivid = np.asarray(lumacodec.decode(without, networks=nets, device="cpu", colour="vivid"))
+    assert np.abs(faithful.astype(int) - faithful[..., :1]).max() > 1  # not grey
+    assert not np.array_equal(faithful, vivid)
+    # a set without a colour-from-L network falls back to the colorizer without a hint
+    nets.luma_colorizer = None
+    fallback = np.asarray(lumacodec.decode(without, networks=nets, device="cpu"))
+    assert not np.array_equal(fallback, faithful)
+
+
+def test_colour_mode_does_not_change_hinted_streams(
+    smooth_image: np.ndarray, tiny_networks: weights.NetworkSet
+) -> None:
+    data = lumacodec.encode(smooth_image, 2)
+    a = lumacodec.decode(data, networks=tiny_networks, device="cpu", colour="faithful")
+    b = lumacodec.decode(data, networks=tiny_networks, device="cpu", colour="vivid")
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_unknown_colour_mode_is_refused(small_stream: bytes) -> None:
+    with pytest.raises(LumacodecError, match="colour must be one of"):
+        lumacodec.decode(small_stream, enhance=False, colour="sepia")

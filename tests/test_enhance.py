@@ -127,3 +127,17 @@ def test_without_bundled_weights_is_a_clear_error() -> None:
 def test_with_bundled_weights() -> None:
     out = lumacodec.enhance(grey_photo(), 2, device="cpu")
     assert out.size == (38, 26) and out.mode == "RGB"
+
+
+def test_colour_modes(tiny_networks: weights.NetworkSet) -> None:
+    grey = grey_photo(40, 56)
+    vivid = lumacodec.enhance(grey, 1, networks=tiny_networks, device="cpu")  # the default
+    faithful = lumacodec.enhance(grey, 1, colour="faithful", networks=tiny_networks,
+                                 device="cpu")
+    assert np.array_equal(
+        np.asarray(vivid),
+        np.asarray(lumacodec.enhance(grey, 1, colour="vivid", networks=tiny_networks,
+                                     device="cpu")))
+    assert not np.array_equal(np.asarray(vivid), np.asarray(faithful))
+    with pytest.raises(LumacodecError, match="colour must be one of"):
+        lumacodec.enhance(grey, 1, colour="sepia", networks=tiny_networks)

@@ -9,6 +9,7 @@ from lumacodec.errors import LumacodecError
 from lumacodec.networks import (
     Colorizer,
     HintRestorer,
+    LumaColorizer,
     SuperResolution,
     load_network,
     save_network,
@@ -108,3 +109,63 @@ def test_load_garbage_is_a_clear_error(tmp_path) -> None:
         load_network(path)
     with pytest.raises(LumacodecError):
         load_network(tmp_path / "missing.safetensors")
+
+
+def _tiny_luma(**kw) -> LumaColorizer:
+    return LumaColorizer(widths=(8, 8, 8, 8, 8), decoder_widths=(8, 8, 8), **kw).eval()
+
+
+def test_luma_colorizer_shape_and_image_level_context() -> None:
+    torch.manual_seed(0)
+    net = _tiny_luma().train()
+    for m in net.modules():  # set the batch norms' statistics from data, as training does
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None
+    L = torch.rand(2, 1, 64, 96)
+    with torch.no_grad():
+        net(torch.rand(8, 1, 64, 96))
+        net.eval()
+        out = net(L)
+        assert out.shape == (2, net.centres.shape[0], 16, 24)
+        far = L.clone()
+        far[:, :, 40:, 60:] = 1.0  # change only the bottom-right corner
+        # the top-left output cell (receptive field of the convolutions alone: far smaller
+        # than the image) still changes, through the globally pooled features
+        assert not torch.allclose(net(far)[..., 0, 0], out[..., 0, 0])
+
+
+def test_luma_colorizer_soft_targets_are_distributions_whose_mean_is_the_colour() -> None:
+    net = _tiny_luma()
+    ab = torch.tensor([[[[0.0, 37.3]], [[-12.5, 64.0]]]])  # (1, 2, 1, 2): a, b of two pixels
+    t = net.soft_targets(ab)
+    torch.testing.assert_close(t.sum(1), torch.ones(1, 1, 2))
+    assert int((t > 0).sum()) <= 8  # at most four bins per pixel
+    torch.testing.assert_close(torch.einsum("nqhw,qc->nchw", t, net.centres), ab)
+    torch.testing.assert_close(net.decode_ab(torch.log(t.clamp_min(1e-12))), ab, atol=1e-3,
+                               rtol=0)
+
+
+def test_luma_colorizer_vivid_is_more_saturated_than_faithful() -> None:
+    net = _tiny_luma()
+    q = net.centres.shape[0]
+    grey = int(torch.argmin(net.centres.norm(dim=1)))
+    red = int(torch.argmin((net.centres - torch.tensor([60.0, 40.0])).norm(dim=1)))
+    with torch.no_grad():
+        prior = torch.full((q,), 1e-4)
+        prior[grey] = 0.5  # grey is common in photos, saturated red is rare
+        net.log_prior.copy_(torch.log(prior / prior.sum()))
+    logits = torch.full((1, q, 1, 1), -30.0)
+    logits[0, grey], logits[0, red] = 0.0, -0.5  # the network hesitates: grey a bit likelier
+    faithful = net.decode_ab(logits, "faithful").norm()
+    vivid = net.decode_ab(logits, "vivid").norm()
+    assert faithful < 40 < vivid  # the mean is a muted red; vivid picks the red
+
+
+def test_luma_colorizer_prior_is_saved(tmp_path) -> None:
+    net = _tiny_luma(bin_step=20.0)
+    with torch.no_grad():
+        net.log_prior.copy_(torch.linspace(-9, -1, net.centres.shape[0]))
+    save_network(net, tmp_path / "l.safetensors")
+    back = load_network(tmp_path / "l.safetensors")
+    assert isinstance(back, LumaColorizer) and back.config == net.config
+    assert torch.equal(back.log_prior, net.log_prior)

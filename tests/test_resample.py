@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from lumacodec.resample import (
     downsample,
     downsample_bicubic,
+    guided_upsample,
     pad_to_multiple,
     reduced_size,
+    resize,
+    resize_tensor,
     upsample,
     upsample_tensor,
 )
@@ -121,3 +125,42 @@ def test_downsample_bicubic_is_antialiased_and_mean_preserving(rng: np.random.Ge
     assert np.abs(small[0] - downsample(smooth, 2)).mean() < 0.1
     stripes = np.tile(np.array([0.0, 100.0], np.float32), (64, 48))
     assert np.ptp(downsample_bicubic(stripes, 4)[4:-4, 4:-4]) < 1.0
+
+
+def test_resize_any_size_keeps_a_constant_and_the_mean() -> None:
+    plane = np.full((2, 37, 53), 7.5, np.float32)
+    out = resize(plane, (11, 16))
+    assert out.shape == (2, 11, 16)
+    np.testing.assert_allclose(out, 7.5, rtol=1e-6)
+    ramp = np.tile(np.linspace(0, 1, 300, dtype=np.float32), (200, 1))
+    assert abs(float(resize(ramp, (50, 75)).mean()) - float(ramp.mean())) < 1e-3
+
+
+def _guided(src: torch.Tensor, guide: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+    guide_low = resize_tensor(guide, src.shape[-2:])
+    return guided_upsample(src, guide_low, guide, radius=2, eps=eps)
+
+
+def test_guided_upsample_reproduces_a_colour_linear_in_the_guide() -> None:
+    torch.manual_seed(0)
+    guide = torch.rand(1, 1, 64, 96)
+    src_full = torch.cat([0.3 * guide + 0.1, -0.5 * guide + 0.2], 1)
+    src = resize_tensor(src_full, (16, 24))
+    out = _guided(src, guide, eps=1e-8)
+    assert out.shape == (1, 2, 64, 96)
+    torch.testing.assert_close(out, src_full, atol=2e-3, rtol=0)
+
+
+def test_guided_upsample_keeps_a_flat_colour_and_follows_the_guides_edges() -> None:
+    flat = torch.full((1, 2, 8, 12), 0.25)
+    guide = torch.rand(1, 1, 32, 48)
+    torch.testing.assert_close(_guided(flat, guide), torch.full((1, 2, 32, 48), 0.25))
+    # a vertical edge at full resolution, between the low-resolution samples
+    guide = torch.zeros(1, 1, 32, 48)
+    guide[..., 22:] = 1.0
+    src = resize_tensor(guide, (8, 12))  # the colour edge blurred onto the coarse grid
+    guided = _guided(src, guide)[0, 0, 16]
+    bilinear = torch.nn.functional.interpolate(src, size=(32, 48), mode="bilinear")[0, 0, 16]
+    step = lambda row: int(((row > 0.1) & (row < 0.9)).sum())  # noqa: E731 - pixels in the ramp
+    assert step(guided) < step(bilinear)
+    assert float(guided[20]) < 0.1 < 0.9 < float(guided[23])

@@ -114,6 +114,16 @@ def test_cache_is_extended_not_recoded(dataset: Path, tmp_path: Path, monkeypatc
     assert data.missing_keys(full) == []
 
 
+def test_cache_codes_only_the_planes_asked_for(dataset: Path, tmp_path: Path) -> None:
+    image = data.list_images(dataset, ["val"])[0]
+    keys = ["L", "ab", "hint_f16_q50", "x2_q10"]
+    path = data.build_cache([image], tmp_path, workers=1, log=False, keys=keys)[0]
+    with np.load(path) as z:
+        assert sorted(z.files) == sorted(keys)
+    assert data.missing_keys(path, keys) == []
+    assert "hint_f16_q70" in data.missing_keys(path)  # the complete set still lacks the rest
+
+
 def test_sr_patches_shapes_and_ranges(cached: list[dict]) -> None:
     patches = data.SRPatches(cached, scale=2, patch=24)
     low, q, target = patches.sample(np.random.default_rng(0), 5)
@@ -315,6 +325,55 @@ def test_hint_restorer_training_exports_a_restorer(dataset: Path, tmp_path: Path
     metrics = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"][
         "hint_restorer"]["validation"]
     assert {"de_f8", "de_f8_decoded", "de_f32", "de_rel"} <= metrics.keys()
+
+
+def test_luma_cache_holds_exact_and_decoded_L_at_the_working_size(
+    dataset: Path, tmp_path: Path
+) -> None:
+    from lumacodec.luma_colour import working_size
+    from training import luma_data
+
+    images = data.list_images(dataset, ["train"])[:2]
+    files = luma_data.build_cache(images, tmp_path, variants=2, workers=1)
+    photos = luma_data.load_photos(files)
+    for image, photo in zip(images, photos, strict=True):
+        qualities = luma_data.photo_qualities(image, 2)
+        assert sorted(photo.L) == sorted(["L", *(f"L_q{q}" for q in qualities)])
+        assert photo.L["L"].shape == working_size(128, 160) == photo.ab.shape[1:]
+        assert photo.ab.dtype == np.int8 and np.abs(photo.ab).max() > 10
+        for q in qualities:  # decoded, so close to the exact L but not equal
+            diff = np.abs(photo.L[f"L_q{q}"].astype(int) - photo.L["L"])
+            assert 0 < diff.mean() < 12
+    patches = luma_data.LumaPatches(photos, patch=96, p_clean=0.5)
+    L, ab, mask = patches.sample(np.random.default_rng(0), 3)
+    assert L.shape == mask.shape == (3, 1, 96, 96) and ab.shape == (3, 2, 96, 96)
+    assert 0 <= float(L.min()) and float(L.max()) <= 1 and float(mask.min()) == 1.0
+    small = luma_data.LumaPatches(photos, patch=192)  # larger than the photos: padded, masked
+    L, ab, mask = small.sample(np.random.default_rng(0), 2)
+    assert 0 < float(mask.mean()) < 1
+
+
+def test_luma_colorizer_training_exports_a_network_with_its_prior(
+    dataset: Path, tmp_path: Path
+) -> None:
+    from lumacodec.networks import LumaColorizer
+
+    _train(["--data", str(dataset), "--colour-sets", "train", "--train-sets", "",
+            "--holdout", "3", "--patch", "64", "--batch", "2", "--warmup", "1", "--steps", "2",
+            "--val-every", "2", "--workers", "1", "--widths", "8,8,8,8,8",
+            "--decoder-widths", "8,8,8", "--bf16", "--cache", str(tmp_path / "cache"),
+            "--checkpoint-dir", str(tmp_path / "ck"), "--weights-dir", str(tmp_path / "w")],
+           nproc=1, env=_env(), module="training.luma_color")
+    net = load_network(tmp_path / "w" / "luma_colorizer.safetensors")
+    assert isinstance(net, LumaColorizer)
+    prior = net.log_prior.exp()
+    assert abs(float(prior.sum()) - 1) < 1e-3
+    assert int(prior.argmax()) != 0 and float(prior.max()) > 10 / prior.numel()  # not uniform
+    entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"][
+        "luma_colorizer"]
+    assert {"de_clean", "de_clean_grey", "de_decoded", "bias_a", "bias_b", "de_rel"} <= \
+        entry["validation"].keys()
+    assert "1 held out" in entry["data"]
 
 
 def test_ciede2000_loss_is_scikit_image_s_formula_with_finite_gradients() -> None:

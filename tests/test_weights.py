@@ -6,7 +6,13 @@ import pytest
 
 from lumacodec import weights
 from lumacodec.errors import LumacodecError
-from lumacodec.networks import Colorizer, HintRestorer, SuperResolution, save_network
+from lumacodec.networks import (
+    Colorizer,
+    HintRestorer,
+    LumaColorizer,
+    SuperResolution,
+    save_network,
+)
 
 
 def _make_set(directory) -> None:
@@ -17,6 +23,7 @@ def _make_set(directory) -> None:
         "colorizer": Colorizer(widths=(8, 8, 8)),
         "hint_restorer": HintRestorer(channels=8, blocks=1),
         "sr_x2_clean": SuperResolution(2, channels=8, blocks=1),
+        "luma_colorizer": LumaColorizer(widths=(8, 8, 8, 8, 8), decoder_widths=(8, 8, 8)),
     }
     for name, net in nets.items():
         path = directory / f"{name}.safetensors"
@@ -37,6 +44,7 @@ def test_load_network_set_and_id(tmp_path) -> None:
     nets = weights.load_network_set(tmp_path)
     assert set(nets.sr) == {1, 2, 4} and set(nets.sr_clean) == {2}
     assert isinstance(nets.hint_restorer, HintRestorer)
+    assert isinstance(nets.luma_colorizer, LumaColorizer)
     assert nets.id.hex() == manifest["network_id"]
 
 
@@ -75,7 +83,7 @@ def test_tampered_weights_are_refused(tmp_path) -> None:
 
 
 def test_incomplete_set_names_what_is_missing(tmp_path) -> None:
-    missing = "sr_x1, sr_x2, sr_x4, hint_restorer, colorizer, sr_x2_clean"
+    missing = "sr_x1, sr_x2, sr_x4, hint_restorer, colorizer, luma_colorizer, sr_x2_clean"
     with pytest.raises(LumacodecError, match=missing):
         weights.load_network_set(tmp_path)
 

@@ -126,25 +126,27 @@ def code_image(rgb: np.ndarray, keys: Collection[str] | None = None) -> dict[str
     return out
 
 
-def missing_keys(target: Path) -> list[str]:
-    """The planes of :func:`plane_keys` that the cache file ``target`` lacks (all if absent)."""
+def missing_keys(target: Path, keys: Collection[str] | None = None) -> list[str]:
+    """The planes of ``keys`` (default :func:`plane_keys`) that the cache file ``target``
+    lacks (all if absent)."""
+    wanted = plane_keys() if keys is None else [k for k in plane_keys() if k in set(keys)]
     if not target.exists():
-        return plane_keys()
+        return wanted
     with np.load(target) as z:  # reads the zip directory only
         have = set(z.files)
-    return [k for k in plane_keys() if k not in have]
+    return [k for k in wanted if k not in have]
 
 
-def _build_one(job: tuple[str, str, int]) -> str:
+def _build_one(job: tuple[str, str, int, tuple[str, ...] | None]) -> str:
     """Pool worker: code the planes one image's cache lacks and (re)write it atomically.
 
     A cache file made before a scale or quality was added keeps its planes and gains the new
     ones, so extending the set does not re-code everything.
     """
-    image, target, max_side = job
+    image, target, max_side, wanted = job
     torch.set_num_threads(1)
     path = Path(target)
-    keys = missing_keys(path)
+    keys = missing_keys(path, wanted)
     planes = code_image(load_ground_truth(image, max_side), keys)
     if path.exists():
         with np.load(path) as z:
@@ -157,18 +159,19 @@ def _build_one(job: tuple[str, str, int]) -> str:
 
 def build_cache(
     images: Sequence[Path], cache_dir: str | Path, max_side: int = 1000, workers: int = 2,
-    log: bool = True,
+    log: bool = True, keys: Collection[str] | None = None,
 ) -> list[Path]:
-    """Make sure every image has a complete cache file; code what is missing with a pool of
-    ``workers``.
+    """Make sure every image's cache file holds ``keys`` (default: every plane of
+    :func:`plane_keys`); code what is missing with a pool of ``workers``.
 
     Returns the cache files in the order of ``images``.  Safe to call from several processes
     (writes are atomic; at worst an image is coded twice).
     """
     targets = [cache_path(cache_dir, p, max_side) for p in images]
+    wanted = None if keys is None else tuple(keys)
     jobs = [
-        (str(p), str(t), max_side)
-        for p, t in zip(images, targets, strict=True) if missing_keys(t)
+        (str(p), str(t), max_side, wanted)
+        for p, t in zip(images, targets, strict=True) if missing_keys(t, wanted)
     ]
     if jobs:
         targets[0].parent.mkdir(parents=True, exist_ok=True)
@@ -413,14 +416,14 @@ def center_origin(shape: tuple[int, int], size: int, grid: int) -> tuple[int, in
 
 def prepare_cache(
     images: Sequence[Path], cache_dir: str | Path, max_side: int = 1000, workers: int = 2,
-    timeout_s: float = 3600.0,
+    timeout_s: float = 3600.0, keys: Collection[str] | None = None,
 ) -> list[Path]:
     """:func:`build_cache` on local rank 0; other ranks (torchrun) wait for its files."""
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
-        return build_cache(images, cache_dir, max_side, workers)
+        return build_cache(images, cache_dir, max_side, workers, keys=keys)
     targets = [cache_path(cache_dir, p, max_side) for p in images]
     deadline = time.time() + timeout_s
-    while any(missing_keys(t) for t in targets):
+    while any(missing_keys(t, keys) for t in targets):
         if time.time() > deadline:
             raise TimeoutError("rank 0 did not finish the cache in time")
         time.sleep(1.0)

@@ -9,7 +9,8 @@
   upsampling of L bicubic-downsampled by 2 and 4 (the SR literature's degradation), 8-bit.
 * Colorizer: mean CIEDE2000 (true L, predicted a/b) of the networks (the hint restorer,
   then the colorizer, as the decoder runs them; and the hint restorer alone) and of the
-  classical reconstruction (bicubic hint; grey a = b = 0 without a hint), per hint factor at
+  classical reconstruction (bicubic hint; grey a = b = 0 without a hint; without a hint the
+  set's colour-from-L network runs, ``faithful``, as in the decoder), per hint factor at
   hint quality 50 (the presets' at qualities 1–4) and for the 1/8 hint at quality 70 of
   qualities 5–7 (the decoder keeps hints denser than
   the colorizer was trained on as they are, so such rows show no change).  Greyscale images
@@ -35,7 +36,7 @@ import torch
 
 from lumacodec import QUALITIES, weights
 from lumacodec.color import L_to_u8, u8_to_L
-from lumacodec.decoder import colorize, restore_hint, super_resolve
+from lumacodec.decoder import colorize, colour_from_L, restore_hint, super_resolve
 from lumacodec.enhance import upscale_clean
 from lumacodec.hints import upsample_hint
 from lumacodec.networks import load_network
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     sr = {s: nets[f"sr_x{s}"] for s in (1, 2, 4) if f"sr_x{s}" in nets}
     sr_clean = {s: nets[f"sr_x{s}_clean"] for s in (2, 4) if f"sr_x{s}_clean" in nets}
     netset = weights.NetworkSet(sr, nets.get("colorizer"), b"", sr_clean,  # type: ignore[arg-type]
-                                nets.get("hint_restorer"))  # type: ignore[arg-type]
+                                nets.get("hint_restorer"),  # type: ignore[arg-type]
+                                nets.get("luma_colorizer"))  # type: ignore[arg-type]
     clean_scales = [s for s in (2, 4) if s in sr or s in sr_clean]
     device = torch.device("cpu")
 
@@ -135,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
                     res[1].append(mean_ciede2000(L, hint, ab))
                 else:
                     hint, classical = None, np.zeros_like(ab)
-                pred = colorize(L, hint, f, netset, device)
+                pred = (colorize(L, hint, f, netset, device) if f
+                        else colour_from_L(L, netset, device))
                 res = col_res[(f, hq, group)]
                 res[0].append(mean_ciede2000(L, classical, ab))
                 res[1].append(mean_ciede2000(L, pred, ab))

@@ -152,7 +152,8 @@ def prepare(args: argparse.Namespace, keys: list[str]) -> tuple[list[dict], list
     if args.limit_images:
         train_images = train_images[: args.limit_images]
     val_images = data.list_images(args.data, [args.val_set])[-args.val_images :]
-    files = data.prepare_cache(train_images + val_images, args.cache, args.max_side, args.workers)
+    files = data.prepare_cache(train_images + val_images, args.cache, args.max_side, args.workers,
+                               keys=keys)
     records = data.load_cache(files[: len(train_images)], keys)
     val_records = data.load_cache(files[len(train_images) :], keys)
     description = (f"{len(train_images)} images of {', '.join(sets)} (long side reduced by an "

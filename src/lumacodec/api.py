@@ -29,10 +29,12 @@ def encode_file(
 
 
 def decode_file(
-    src: PathLike, dst: PathLike, *, enhance: bool = True, device: str | None = None
+    src: PathLike, dst: PathLike, *, enhance: bool = True, device: str | None = None,
+    colour: str = "faithful",
 ) -> None:
-    """Decode the stream file ``src`` into an image file ``dst`` (format from its extension)."""
-    save_image(decode(read_bytes(src), enhance=enhance, device=device), dst)
+    """Decode the stream file ``src`` into an image file ``dst`` (format from its extension).
+    The options are :func:`lumacodec.decode`'s."""
+    save_image(decode(read_bytes(src), enhance=enhance, device=device, colour=colour), dst)
 
 
 def _codec_name(codec_id: int) -> str:

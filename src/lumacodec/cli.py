@@ -118,12 +118,19 @@ def encode(src: str, dst: str, quality: int, no_hints: bool, effort: int, search
     default=None,
     help="Where the networks run (default: CUDA when available).",
 )
+@click.option(
+    "--colour",
+    type=click.Choice(["faithful", "vivid"]),
+    default="faithful",
+    show_default=True,
+    help="Colour of a stream sent without hints: closest to the original, or vivid.",
+)
 @_one_line_errors
-def decode(src: str, dst: str, no_enhance: bool, device: str | None) -> None:
+def decode(src: str, dst: str, no_enhance: bool, device: str | None, colour: str) -> None:
     """Decode the lumacodec stream SRC into the image DST (format from its extension)."""
     from .api import decode_file
 
-    decode_file(src, dst, enhance=not no_enhance, device=device)
+    decode_file(src, dst, enhance=not no_enhance, device=device, colour=colour)
 
 
 @main.command()
@@ -154,14 +161,24 @@ def info(file: str, as_json: bool) -> None:
     help="Upscaling factor.",
 )
 @click.option("--no-color", is_flag=True, help="Upscale only; keep the image grey.")
+@click.option(
+    "--colour",
+    type=click.Choice(["vivid", "faithful"]),
+    default="vivid",
+    show_default=True,
+    help="Plausible, saturated colour, or the colour most likely on average (muted).",
+)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @_one_line_errors
-def enhance(src: str, dst: str, scale: str, no_color: bool, device: str | None) -> None:
+def enhance(
+    src: str, dst: str, scale: str, no_color: bool, colour: str, device: str | None
+) -> None:
     """Colourise and upscale an old greyscale photo or scan SRC into DST (no bitstream)."""
     from .enhance import enhance as run_enhance
     from .files import read_image, save_image
 
-    out = run_enhance(read_image(src), scale=int(scale), color=not no_color, device=device)
+    out = run_enhance(read_image(src), scale=int(scale), color=not no_color, colour=colour,
+                      device=device)
     save_image(out, dst)
 
 

@@ -5,6 +5,7 @@
     bytes → parse + CRCs → base plane ─→ L_low ─→ SR ×scale (network) ──→ L ─────────────┐
                           hint plane ─→ a|b ─→ hint restorer(a|b, L on the hint grid)   │
                                      ─→ bicubic ─→ colorizer(L, hint) ─→ a,b ─→ Lab → RGB
+                          (no hint: colour from L alone, lumacodec.luma_colour ─→ a,b)
 
 At scale 1 the "SR" network is the ×1 restoration network (coding artefacts out, no upsampling).
 
@@ -32,6 +33,7 @@ from .color import AB_OFFSET, L_to_grey_u8, lab_to_rgb_u8
 from .container import NETWORK_ID_BYTES, Header, parse
 from .errors import LumacodecError
 from .hints import decode_hint, upsample_hint
+from .luma_colour import check_colour, colour_from_luma
 from .networks.colorizer import Colorizer
 from .resample import downsample
 
@@ -220,6 +222,18 @@ def colorize(
     return ab[0].float().cpu().numpy() * AB_OFFSET
 
 
+def colour_from_L(
+    L: np.ndarray, nets: weights.NetworkSet, device: torch.device, colour: str = "faithful"
+) -> np.ndarray:
+    """a/b (2, H, W) from L alone: the set's colour-from-L network (:mod:`lumacodec.luma_colour`),
+    or, for a set without one, its colorizer given no hint (``colour`` then has no effect)."""
+    check_colour(colour)
+    if nets.luma_colorizer is None:
+        return colorize(L, None, 0, nets, device)
+    with _inference(device):
+        return colour_from_luma(L, nets.luma_colorizer, device, colour)
+
+
 def decode(
     data: bytes,
     *,
@@ -227,6 +241,7 @@ def decode(
     device: str | torch.device | None = None,
     networks: weights.NetworkSet | None = None,
     max_pixels: int | None = None,
+    colour: str = "faithful",
 ) -> Image.Image:
     """Decode a lumacodec stream to a PIL image ("RGB", or "L" for a greyscale source).
 
@@ -243,9 +258,14 @@ def decode(
     max_pixels
         Refuse streams whose header declares more pixels (default
         :data:`lumacodec.container.MAX_IMAGE_PIXELS`).
+    colour
+        For a colour stream without a hint (colour from L alone): ``"faithful"`` (default,
+        the colour closest to the original on average) or ``"vivid"`` (plausible, saturated
+        colour).  Streams with a hint decode the same either way.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise LumacodecError(f"expected bytes, got {type(data).__name__}")
+    check_colour(colour)
     stream = parse(bytes(data), max_pixels)
     h = stream.header
     size = (h.height, h.width)
@@ -262,11 +282,12 @@ def decode(
         L = np.clip(super_resolve(L_low, h.scale, h.base_quality, size, nets, dev), 0.0, 100.0)
         if not h.source_mode.is_colour:
             return Image.fromarray(L_to_grey_u8(L), "L")
-        hint_ab = None
         if hint_small is not None:
             hint_small = restore_hint(hint_small, L, h.hint_factor, h.hint_quality, nets, dev)
             hint_ab = upsample_hint(hint_small, h.hint_factor, size)
-        ab = colorize(L, hint_ab, h.hint_factor, nets, dev)
+            ab = colorize(L, hint_ab, h.hint_factor, nets, dev)
+        else:
+            ab = colour_from_L(L, nets, dev, colour)
     else:
         L = upsample_base(L_low, h.scale, size)
         if not h.source_mode.is_colour:

@@ -2,12 +2,14 @@
 
 ::
 
-    image → L → SR ×scale (clean-input network) → L' → colorizer (no hint) → RGB
+    image → L → SR ×scale (clean-input network) → L' → colour from L (vivid) → RGB
 
 SR runs the set's network for clean, uncoded L (trained on bicubic-downsampled photos, the SR
 literature's degradation; ×4 runs the ×2 one twice, and a set without one falls back to the
 decoder's network, told "lossless base"), and colour comes from L alone, with the decoder's
-colorizer.  Colour in the input (a faded print, a sepia scan) is discarded.
+colour-from-L network (:mod:`lumacodec.luma_colour`), ``vivid`` by default: a person
+colourising a family photo wants plausible, saturated colour more than the least-error guess.
+Colour in the input (a faded print, a sepia scan) is discarded.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from PIL import Image
 from . import weights
 from .baselayer import LOSSLESS_QUALITY
 from .color import L_to_grey_u8, grey_u8_to_L, lab_to_rgb_u8, rgb_to_luma
-from .decoder import colorize, resolve_device, super_resolve
+from .decoder import colour_from_L, resolve_device, super_resolve
 from .errors import LumacodecError
 from .images import ImageLike, to_pixels
+from .luma_colour import check_colour
 
 
 def upscale_clean(
@@ -46,10 +49,13 @@ def enhance(
     scale: int = 2,
     *,
     color: bool = True,
+    colour: str = "vivid",
     device: str | torch.device | None = None,
     networks: weights.NetworkSet | None = None,
 ) -> Image.Image:
-    """Upscale ``image`` by ``scale`` (1, 2 or 4) and, unless ``color=False``, colourise it."""
+    """Upscale ``image`` by ``scale`` (1, 2 or 4) and, unless ``color=False``, colourise it:
+    ``colour="vivid"`` (plausible, saturated) or ``"faithful"`` (closest on average)."""
+    check_colour(colour)
     if isinstance(scale, bool) or not isinstance(scale, int) or scale not in (1, 2, 4):
         raise LumacodecError(f"scale must be 1, 2 or 4, got {scale!r}")
     pixels, mode = to_pixels(image)
@@ -59,5 +65,5 @@ def enhance(
     L = upscale_clean(L, scale, nets, dev)
     if not color:
         return Image.fromarray(L_to_grey_u8(L), "L")
-    ab = colorize(L, None, 0, nets, dev)
+    ab = colour_from_L(L, nets, dev, colour)
     return Image.fromarray(lab_to_rgb_u8(np.stack([L, ab[0], ab[1]], axis=-1)), "RGB")

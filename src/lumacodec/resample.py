@@ -81,3 +81,46 @@ def upsample(plane: np.ndarray, factor: int, size: tuple[int, int] | None = None
     t = t.reshape(-1, 1, *t.shape[-2:])
     out = upsample_tensor(t, factor, size)
     return out.reshape(*lead, *out.shape[-2:]).numpy()
+
+
+def resize_tensor(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Antialiased bilinear resampling of an (N, C, h, w) tensor to ``size`` (any factor)."""
+    if tuple(t.shape[-2:]) == tuple(size):
+        return t
+    return F.interpolate(t, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+def resize(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Antialiased bilinear resampling of a float plane (..., h, w) to ``size``."""
+    t = torch.from_numpy(np.ascontiguousarray(plane, dtype=np.float32))
+    lead = t.shape[:-2]
+    out = resize_tensor(t.reshape(-1, 1, *t.shape[-2:]), size)
+    return out.reshape(*lead, *out.shape[-2:]).numpy()
+
+
+def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2r+1)² window, the window shrinking at the borders."""
+    return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+
+
+def guided_upsample(
+    src: torch.Tensor, guide_low: torch.Tensor, guide: torch.Tensor, radius: int, eps: float
+) -> torch.Tensor:
+    """Bring ``src`` (N, C, h, w) to the size of ``guide`` (N, 1, H, W) so that its edges
+    follow the guide's: the fast guided filter (He & Sun 2015).
+
+    Per low-resolution window, ``src ≈ A · guide_low + B`` by least squares (``eps``
+    regularises A: flat windows get A ≈ 0); A and B are smoothed, bilinearly upsampled, and
+    applied to the full-resolution guide.  Cost: a few operations per output pixel.
+    ``guide_low`` is ``guide`` resampled onto ``src``'s grid.
+    """
+    mean_i = _box(guide_low, radius)
+    mean_p = _box(src, radius)
+    cov = _box(guide_low * src, radius) - mean_i * mean_p
+    var = _box(guide_low * guide_low, radius) - mean_i * mean_i
+    a = cov / (var + eps)
+    b = mean_p - a * mean_i
+    size = guide.shape[-2:]
+    a = F.interpolate(_box(a, radius), size=size, mode="bilinear", align_corners=False)
+    b = F.interpolate(_box(b, radius), size=size, mode="bilinear", align_corners=False)
+    return a * guide + b

@@ -24,12 +24,12 @@ import torch
 
 from .container import NETWORK_ID_BYTES
 from .errors import LumacodecError
-from .networks import Colorizer, HintRestorer, SuperResolution, load_network
+from .networks import Colorizer, HintRestorer, LumaColorizer, SuperResolution, load_network
 
 BUNDLED_DIR = Path(__file__).with_name("weights")
 MANIFEST = "manifest.json"
 #: The networks that decode streams (their digests make the network id), by manifest name.
-DECODER_NETWORKS = ("sr_x1", "sr_x2", "sr_x4", "hint_restorer", "colorizer")
+DECODER_NETWORKS = ("sr_x1", "sr_x2", "sr_x4", "hint_restorer", "colorizer", "luma_colorizer")
 #: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
 ENHANCE_NETWORKS = ("sr_x2_clean",)
 #: The networks a complete set holds.
@@ -50,14 +50,16 @@ def network_id(digests: dict[str, str]) -> bytes:
 class NetworkSet:
     """The networks one decoder runs: SR of the decoded base layer per scale (1 = restoration
     of full-resolution planes), the colorizer and the hint restorer (None: hints go to the
-    colorizer as decoded), plus their identity; and the SR networks of clean L per scale that
-    :func:`lumacodec.enhance` runs (empty: it uses ``sr``)."""
+    colorizer as decoded), plus their identity; the SR networks of clean L per scale that
+    :func:`lumacodec.enhance` runs (empty: it uses ``sr``); and the colour-from-L network of
+    streams without a hint and of ``enhance`` (None: the colorizer runs without a hint)."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
     id: bytes
     sr_clean: dict[int, SuperResolution] = field(default_factory=dict)
     hint_restorer: HintRestorer | None = None
+    luma_colorizer: LumaColorizer | None = None
 
     def to(self, device: torch.device) -> NetworkSet:
         """Move (in place) to ``device``, channels-last: ~1.5x faster convolutions on CPUs."""
@@ -68,6 +70,7 @@ class NetworkSet:
             self.id,
             {s: n.to(device, memory_format=fmt) for s, n in self.sr_clean.items()},
             self.hint_restorer.to(device, memory_format=fmt) if self.hint_restorer else None,
+            self.luma_colorizer.to(device, memory_format=fmt) if self.luma_colorizer else None,
         )
 
 
@@ -129,7 +132,7 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
     sr_clean = {int(n.removeprefix("sr_x").removesuffix("_clean")): nets[n]
                 for n in ENHANCE_NETWORKS}
     return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean,
-                      nets["hint_restorer"])
+                      nets["hint_restorer"], nets["luma_colorizer"])
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,11 +17,13 @@ from safetensors.torch import save_file
 from ..errors import LumacodecError
 from .colorizer import Colorizer
 from .hint_restorer import HintRestorer
+from .luma_colorizer import LumaColorizer
 from .sr import SuperResolution
 
 #: Stable architecture names, as written in weights files' metadata.
 ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
-    "sr": SuperResolution, "colorizer": Colorizer, "hint_restorer": HintRestorer}
+    "sr": SuperResolution, "colorizer": Colorizer, "hint_restorer": HintRestorer,
+    "luma_colorizer": LumaColorizer}
 
 
 def save_network(net: torch.nn.Module, path: str | Path, **extra: str) -> None:
@@ -46,5 +48,5 @@ def load_network(path: str | Path) -> torch.nn.Module:
     return net.eval()
 
 
-__all__ = ["ARCHITECTURES", "Colorizer", "HintRestorer", "SuperResolution", "load_network",
-           "save_network"]
+__all__ = ["ARCHITECTURES", "Colorizer", "HintRestorer", "LumaColorizer", "SuperResolution",
+           "load_network", "save_network"]

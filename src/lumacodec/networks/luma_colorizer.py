@@ -1,0 +1,137 @@
+"""Colour from lightness alone: a distribution over quantised a/b, seeing the whole image.
+
+::
+
+    L at the working resolution (N,1,H,W)
+      → encoder, stride 2 five times: 1/2 … 1/32 ──→ global average → MLP → g (image context)
+      → decoder 1/32 → 1/16 (+ skip, + g broadcast: global fusion) → 1/8 (+ skip) → 1/4 (+ skip)
+      → 1×1 conv → logits over Q a/b bins at 1/4 of the working resolution
+
+The network runs at a fixed *working resolution* (:mod:`lumacodec.luma_colour` chooses it and
+brings its a/b up to full resolution guided by L), so its cost does not grow with the image;
+the encoder reaches 1/32 and its global average feeds every position (the global-fusion idea
+of Iizuka et al. 2016), so it can see what the picture is of before it picks colours.
+
+It predicts a distribution, not a colour (Zhang et al. 2016): a/b is quantised on a square
+grid of ``bin_step``; training uses cross-entropy against the bilinear soft assignment of the
+true a/b to its four surrounding bins, without rebalancing, so the predicted distribution stays
+calibrated and its mean is the least-squares colour.  From one distribution,
+:meth:`LumaColorizer.decode_ab` gives
+
+* ``faithful``: the mean (temperature 1): the colour closest to the truth on average;
+* ``vivid``: the distribution reweighted by the inverse of the training data's colour prior
+  (the class rebalancing of Zhang et al., applied to the output instead of the loss; the
+  prior is stored in the weights file) and sharpened by a temperature (the annealed mean), so
+  rare, saturated colours win where the network hesitates between them and grey.
+
+L is in [0, 1] (L / 100); a/b are in Lab units.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: How each colour mode turns the distribution into a/b: (prior exponent, temperature).
+#: ``faithful`` is the plain mean; ``vivid`` reweights by prior^-alpha and anneals.
+COLOUR_MODES: dict[str, tuple[float, float]] = {"faithful": (0.0, 1.0), "vivid": (0.5, 0.38)}
+
+
+def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+def ab_grid(bin_step: float, ab_max: float) -> torch.Tensor:
+    """Bin centres (Q, 2) of a square a/b grid covering [-ab_max, ab_max] in steps of
+    ``bin_step``; bin ``i * n + j`` has a = centre ``i``, b = centre ``j``."""
+    n = round(2 * ab_max / bin_step)
+    c = -ab_max + bin_step * (torch.arange(n, dtype=torch.float32) + 0.5)
+    return torch.stack(torch.meshgrid(c, c, indexing="ij"), -1).reshape(-1, 2)
+
+
+class LumaColorizer(nn.Module):
+    """Logits (N, Q, H/4, W/4) over a/b bins from L (N, 1, H, W) in [0, 1]."""
+
+    MULTIPLE = 32  # H and W must be multiples of this (the caller pads)
+    OUTPUT_STRIDE = 4
+
+    def __init__(
+        self,
+        widths: tuple[int, ...] | list[int] = (32, 64, 128, 192, 256),
+        decoder_widths: tuple[int, ...] | list[int] = (192, 128, 64),
+        bin_step: float = 10.0,
+        ab_max: float = 110.0,
+    ) -> None:
+        super().__init__()
+        w1, w2, w3, w4, w5 = widths
+        d4, d3, d2 = decoder_widths
+        self.bin_step = float(bin_step)
+        self.ab_max = float(ab_max)
+        self.config = {"widths": list(widths), "decoder_widths": list(decoder_widths),
+                       "bin_step": self.bin_step, "ab_max": self.ab_max}
+        self.register_buffer("centres", ab_grid(bin_step, ab_max))
+        q = self.centres.shape[0]
+        #: log of the training data's a/b prior per bin (for ``vivid``); uniform until set.
+        self.register_buffer("log_prior", torch.full((q,), -float(torch.log(torch.tensor(q)))))
+        self.enc1 = nn.Sequential(_conv(1, w1, 2), _conv(w1, w1))
+        self.enc2 = nn.Sequential(_conv(w1, w2, 2), _conv(w2, w2))
+        self.enc3 = nn.Sequential(_conv(w2, w3, 2), _conv(w3, w3))
+        self.enc4 = nn.Sequential(_conv(w3, w4, 2), _conv(w4, w4), _conv(w4, w4, dilation=2))
+        self.enc5 = nn.Sequential(_conv(w4, w5, 2), _conv(w5, w5))
+        self.glob = nn.Sequential(nn.Linear(w5, w5), nn.ReLU(inplace=True), nn.Linear(w5, w5),
+                                  nn.ReLU(inplace=True))
+        self.fuse = nn.Sequential(nn.Conv2d(w5 + w4 + w5, d4, 1, bias=False),
+                                  nn.BatchNorm2d(d4), nn.ReLU(inplace=True), _conv(d4, d4))
+        self.dec3 = nn.Sequential(_conv(d4 + w3, d3), _conv(d3, d3))
+        self.dec2 = nn.Sequential(_conv(d3 + w2, d2), _conv(d2, d2))
+        self.head = nn.Conv2d(d2, q, 1)
+
+    @staticmethod
+    def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
+
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(L - 0.5)
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        e4 = self.enc4(e3)
+        e5 = self.enc5(e4)
+        g = self.glob(e5.mean(dim=(2, 3)))
+        g = g[:, :, None, None].expand(-1, -1, *e4.shape[-2:])
+        d4 = self.fuse(torch.cat([self._up(e5, e4), e4, g], 1))
+        d3 = self.dec3(torch.cat([self._up(d4, e3), e3], 1))
+        d2 = self.dec2(torch.cat([self._up(d3, e2), e2], 1))
+        return self.head(d2)
+
+    def soft_targets(self, ab: torch.Tensor) -> torch.Tensor:
+        """The bilinear assignment (N, Q, h, w) of a/b (N, 2, h, w) to the four surrounding
+        bins: its mean is exactly ``ab`` (clipped to the grid)."""
+        n = round(2 * self.ab_max / self.bin_step)
+        pos = (ab.float() + self.ab_max) / self.bin_step - 0.5  # fractional bin index
+        pos = pos.clamp(0.0, n - 1 - 1e-4)
+        lo = pos.floor()
+        frac = pos - lo
+        lo = lo.long()
+        out = ab.new_zeros((ab.shape[0], n * n, *ab.shape[-2:]), dtype=torch.float32)
+        for da in (0, 1):
+            wa = frac[:, 0] if da else 1.0 - frac[:, 0]
+            for db in (0, 1):
+                wb = frac[:, 1] if db else 1.0 - frac[:, 1]
+                idx = (lo[:, 0] + da) * n + (lo[:, 1] + db)
+                out.scatter_add_(1, idx[:, None], (wa * wb)[:, None])
+        return out
+
+    def decode_ab(self, logits: torch.Tensor, colour: str = "faithful") -> torch.Tensor:
+        """a/b (N, 2, h, w) from logits (N, Q, h, w) in the ``colour`` mode of
+        :data:`COLOUR_MODES`."""
+        alpha, temperature = COLOUR_MODES[colour]
+        z = logits.float()
+        if alpha:
+            z = z - alpha * self.log_prior.view(1, -1, 1, 1)
+        p = torch.softmax(z / temperature, dim=1)
+        return torch.einsum("nqhw,qc->nchw", p, self.centres)

@@ -1,0 +1,165 @@
+"""Train the colour-from-L network (hint-free colour for streams and for ``enhance``).
+
+    python -m training.luma_color --data ../shared/datasets --minutes 90 --bf16 --threads 2
+
+Data (:mod:`training.luma_data`): ``colour_photos/train`` (5,057 everyday photos) and the
+441 photos of the other training sets, at the working resolution, each with its exact L and
+the L its hint-free stream decodes to at a random quality of the ladder.  Every
+``--holdout``-th photo of ``colour_photos/train`` is held out to validate during training, so
+the validation sets (``colour_photos/val``, ``bsds500/test``, ``set14``) stay unseen.
+
+Loss: cross-entropy of the predicted a/b distribution (1/4 of the working resolution) against
+the bilinear soft assignment of the true a/b, area-averaged onto that grid; no rebalancing
+(the distribution stays calibrated; ``vivid`` corrects for the prior at decode time).  The
+output layer starts at the training data's prior.  Validation: mean CIEDE2000 of the faithful
+colour (guided up to the working resolution, as the decoder does) on the held-out photos'
+exact and decoded L, relative to grey of the same L; the weights are exported when that
+ratio improves.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lumacodec.color import u8_to_L
+from lumacodec.luma_colour import GUIDE_EPS, GUIDE_RADIUS, predict_ab_low
+from lumacodec.networks.luma_colorizer import LumaColorizer
+from lumacodec.resample import guided_upsample, resize_tensor
+
+from . import data, luma_data
+from .loop import REPO, add_loop_arguments, config_from_args, train
+from .metrics import mean_ciede2000
+
+COLOUR_SETS = ("colour_photos/train/imagenet_samples", "colour_photos/train/imagenet_val227",
+               "colour_photos/train/caltech101", "colour_photos/train/misc")
+
+
+def ab_prior(photos: list[luma_data.Photo], net: LumaColorizer, sigma: float = 5.0,
+             floor: float = 1e-6) -> torch.Tensor:
+    """log p(bin) of the photos' a/b, smoothed by a Gaussian of ``sigma`` (a/b units) as in
+    Zhang et al. 2016, with a floor so unseen bins stay finite."""
+    counts = torch.zeros(net.centres.shape[0])
+    for p in photos:
+        ab = torch.from_numpy(p.ab[:, ::4, ::4].astype(np.float32))[None]
+        counts += net.soft_targets(ab).sum(dim=(0, 2, 3))
+    d2 = torch.cdist(net.centres, net.centres).square()
+    smooth = torch.exp(-d2 / (2 * sigma**2)) @ (counts / counts.sum())
+    prob = smooth / smooth.sum()
+    return torch.log(prob.clamp_min(floor))
+
+
+@dataclass
+class LumaColorTask:
+    model: LumaColorizer
+    patches: luma_data.LumaPatches
+    val_photos: list[luma_data.Photo]
+    score_key: str = "de_rel"
+    higher_is_better: bool = False
+
+    def sample(self, rng: np.random.Generator, batch: int) -> tuple[Any, ...]:
+        return self.patches.sample(rng, batch)
+
+    def loss(self, model: nn.Module, batch: tuple[Any, ...], device: torch.device) -> torch.Tensor:
+        L, ab, mask = (t.to(device) for t in batch)
+        logits = model(L).float()
+        s = LumaColorizer.OUTPUT_STRIDE
+        m = F.avg_pool2d(mask, s)
+        ab_low = F.avg_pool2d(ab * mask, s) / m.clamp_min(1e-6)
+        target = self.model.soft_targets(ab_low)
+        ce = -(target * torch.log_softmax(logits, dim=1)).sum(1, keepdim=True)
+        return (ce * m).sum() / m.sum()
+
+    def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """Mean CIEDE2000 of the faithful colour and of grey on the held-out photos, on the
+        exact L (``clean``) and on the decoded L (``decoded``); mean a/b bias."""
+        de: dict[str, list[float]] = {"clean": [], "decoded": []}
+        grey: dict[str, list[float]] = {"clean": [], "decoded": []}
+        bias = []
+        for p in self.val_photos:
+            true = p.ab.astype(np.float32)
+            for name, L8 in p.L.items():
+                L = u8_to_L(L8)
+                Lt = torch.from_numpy(L / 100.0)[None, None].to(device)
+                ab_low = predict_ab_low(model, Lt, "faithful").float()
+                ab = guided_upsample(ab_low, resize_tensor(Lt, ab_low.shape[-2:]), Lt,
+                                     GUIDE_RADIUS, GUIDE_EPS)[0].cpu().numpy()
+                kind = "clean" if name == "L" else "decoded"
+                de[kind].append(mean_ciede2000(L, ab, true))
+                grey[kind].append(mean_ciede2000(L, np.zeros_like(ab), true))
+                bias.append((ab - true).mean(axis=(1, 2)))
+        metrics: dict[str, float] = {}
+        ratios = []
+        for kind in de:
+            metrics[f"de_{kind}"] = float(np.mean(de[kind]))
+            metrics[f"de_{kind}_grey"] = float(np.mean(grey[kind]))
+            metrics[f"better_{kind}"] = float(np.mean(np.less(de[kind], grey[kind])))
+            ratios.append(metrics[f"de_{kind}"] / metrics[f"de_{kind}_grey"])
+        b = np.mean(bias, axis=0)
+        metrics.update(bias_a=float(b[0]), bias_b=float(b[1]), de_rel=float(np.mean(ratios)))
+        return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=str(REPO.parent / "shared" / "datasets"))
+    parser.add_argument("--colour-sets", default=",".join(COLOUR_SETS))
+    parser.add_argument("--train-sets", default=",".join(data.TRAIN_SETS))
+    parser.add_argument("--cache", default=str(REPO / "cache"))
+    parser.add_argument("--max-side", type=int, default=1000)
+    parser.add_argument("--variants", type=int, default=1,
+                        help="decoded-L planes per photo (random qualities 1-9)")
+    parser.add_argument("--workers", type=int, default=2, help="processes coding the cache")
+    parser.add_argument("--holdout", type=int, default=50,
+                        help="every N-th colour photo validates instead of training")
+    parser.add_argument("--patch", type=int, default=160, help="crop size (multiple of 32)")
+    parser.add_argument("--p-clean", type=float, default=0.3,
+                        help="share of samples on the exact L (the rest: decoded L)")
+    parser.add_argument("--widths", default="32,64,128,192,256")
+    parser.add_argument("--decoder-widths", default="192,128,64")
+    parser.add_argument("--init", default="", help="start from this weights file")
+    parser.add_argument("--limit-images", type=int, default=0, help="smoke runs")
+    add_loop_arguments(parser, {"name": "luma_colorizer", "batch": 16, "lr": 1e-3,
+                                "val_every": 1000})
+    args = parser.parse_args(argv)
+    colour = data.list_images(args.data, [s for s in args.colour_sets.split(",") if s])
+    others = data.list_images(args.data, [s for s in args.train_sets.split(",") if s])
+    held = colour[:: args.holdout]
+    train_images = [p for i, p in enumerate(colour) if i % args.holdout] + others
+    if args.limit_images:
+        train_images, held = train_images[: args.limit_images], held[:4]
+    files = luma_data.build_cache(train_images + held, args.cache, args.max_side, args.variants,
+                                  args.workers)
+    photos = luma_data.load_photos(files[: len(train_images)])
+    val_photos = luma_data.load_photos(files[len(train_images) :])
+    description = (f"{len(train_images)} photos: colour_photos/train less every "
+                   f"{args.holdout}-th ({len(held)} held out to validate) and "
+                   f"{', '.join(args.train_sets.split(','))}; at the working resolution, exact L "
+                   f"and {args.variants} decoded L per photo (hint-free stream, qualities 1-9)")
+    torch.manual_seed(args.seed)
+    if args.init:
+        from lumacodec.networks import load_network
+
+        model = load_network(args.init)
+        if not isinstance(model, LumaColorizer):
+            parser.error(f"--init {args.init} is not a colour-from-L network")
+        model.train()
+    else:
+        model = LumaColorizer([int(w) for w in args.widths.split(",")],
+                              [int(w) for w in args.decoder_widths.split(",")])
+        with torch.no_grad():
+            model.log_prior.copy_(ab_prior(photos, model))
+            model.head.bias.copy_(model.log_prior)
+    patches = luma_data.LumaPatches(photos, args.patch, args.p_clean)
+    task = LumaColorTask(model, patches, val_photos)
+    train(task, config_from_args(args), description)
+
+
+if __name__ == "__main__":
+    main()
