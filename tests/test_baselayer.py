@@ -190,6 +190,19 @@ def test_avif_plane_of_the_wrong_size_is_refused() -> None:
         decode_plane(bytes([Codec.AVIF]) + file, 4, 5)
 
 
+def test_an_oversized_avif_plane_is_refused_before_it_is_decoded(monkeypatch) -> None:
+    """A small stream must not make libavif decode a large picture (a decompression bomb):
+    the file's declared size is compared with the header's first."""
+    file = avif.encode_grey(np.zeros((512, 512), np.uint8), 10)
+    decoded = []
+    real_load = Image.Image.load
+    monkeypatch.setattr(Image.Image, "load", lambda im: decoded.append(im.size) or
+                        real_load(im))
+    with pytest.raises(LumacodecError, match="the file is 512x512, stream says 16x16"):
+        decode_plane(bytes([Codec.AVIF]) + file, 16, 16)
+    assert (512, 512) not in decoded
+
+
 def test_damaged_av1_payload_never_escapes_as_another_error(time_limit) -> None:
     """Damage the CRC cannot see (a bad writer): a LumacodecError or a plane of the right size."""
     y, x = np.mgrid[0:12, 0:20]

@@ -143,8 +143,17 @@ def decode_grey(avif: bytes, height: int, width: int) -> np.ndarray:
     """Decode a greyscale AVIF file to an HxW uint8 plane of the size the stream promised."""
     try:
         with Image.open(io.BytesIO(avif), formats=["AVIF"]) as im:
+            # the size comes from the file's headers: refuse a mismatch before any pixel is
+            # decoded (a tiny stream must not make libavif decode a huge picture)
+            if im.size != (width, height):
+                raise LumacodecError(
+                    f"corrupt AV1 base layer: the file is {im.width}x{im.height}, "
+                    f"stream says {width}x{height}"
+                )
             im.load()
             plane = np.asarray(im.convert("L"))
+    except LumacodecError:
+        raise
     except Exception as exc:  # libavif reports damage through several exception types
         raise LumacodecError(f"corrupt AV1 base layer: {exc}") from None
     if plane.shape != (height, width):
