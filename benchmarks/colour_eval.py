@@ -16,7 +16,8 @@ Per validation set (``colour_photos/val``, the first ``--bsds`` of ``bsds500/tes
   relative to the original's.
 * **enhance** at scale 1 (exact L), ``faithful`` and ``vivid``: the same measures.
 * **hinted**: mean CIEDE2000 with exact L and the hint a stream carries (AV1 quality 50) at
-  1/8, 1/16 and 1/32, through the hint restorer and the colorizer.
+  1/8, 1/16 and 1/32, through the hint restorer and the colorizer (and, with
+  ``--baseline-colorizer``, through another colorizer for comparison).
 
 The contact sheet shows 24 photos of ``colour_photos/val`` (a fixed draw): grey / faithful /
 vivid / original, on the exact L.
@@ -39,6 +40,7 @@ from lumacodec.baselayer import decode_base, encode_base
 from lumacodec.color import lab_to_rgb_u8, rgb_to_lab
 from lumacodec.decoder import colorize, colour_from_L, restore_hint, super_resolve
 from lumacodec.hints import decode_hint, encode_hint, upsample_hint
+from lumacodec.networks import load_network
 
 QUALITY_ROWS = (1, 5, 9)
 HINT_FACTORS = (8, 16, 32)
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weights-dir", default=str(weights.BUNDLED_DIR))
     parser.add_argument("--bsds", type=int, default=50, help="first N photos of bsds500/test")
     parser.add_argument("--limit", type=int, default=0, help="photos per set (smoke runs)")
+    parser.add_argument("--baseline-colorizer", default="",
+                        help="a colorizer weights file to compare the hinted rows with")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results/colour.md")
     parser.add_argument("--sheet", default="benchmarks/results/colour-contact-sheet.jpg")
@@ -95,6 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     nets = weights.load_network_set(Path(args.weights_dir))
     old = weights.NetworkSet(nets.sr, nets.colorizer, nets.id, nets.sr_clean,
                              nets.hint_restorer, None)  # the colorizer's hint-free path
+    baseline = None
+    if args.baseline_colorizer:
+        base_net = load_network(args.baseline_colorizer)
+        baseline = weights.NetworkSet(nets.sr, base_net, nets.id,  # type: ignore[arg-type]
+                                      nets.sr_clean, nets.hint_restorer, None)
     cpu = torch.device("cpu")
     # rows[(set, row)] -> list of (de, a bias, b bias, colourfulness ratio, de grey)
     rows: dict[tuple[str, str], list[tuple[float, ...]]] = defaultdict(list)
@@ -137,8 +146,11 @@ def main(argv: list[str] | None = None) -> None:
                 ab_true = np.ascontiguousarray(lab[..., 1:].transpose(2, 0, 1))
                 small = decode_hint(encode_hint(ab_true, f, HINT_QUALITY), *L.shape, f)
                 restored = restore_hint(small, L, f, HINT_QUALITY, nets, cpu)
-                hinted = colorize(L, upsample_hint(restored, f, L.shape), f, nets, cpu)
-                add(f"hinted 1/{f} q{HINT_QUALITY}", L, hinted, grey)
+                hint = upsample_hint(restored, f, L.shape)
+                add(f"hinted 1/{f} q{HINT_QUALITY}", L, colorize(L, hint, f, nets, cpu), grey)
+                if baseline is not None:
+                    add(f"hinted 1/{f} q{HINT_QUALITY}, baseline colorizer", L,
+                        colorize(L, hint, f, baseline, cpu), grey)
             if name == "colour_photos/val" and i in sheet_pick:
                 sheet.append([lab_to_rgb_u8(np.stack([L, *zero], -1)),
                               lab_to_rgb_u8(np.stack([L, *faithful], -1)),

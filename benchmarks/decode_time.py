@@ -5,7 +5,8 @@
 
 The photo is area-downscaled and centre-cropped to 768×512 (Kodak's size).  Times are the
 median of ``--repeat`` decodes after one warm-up, in this process, on the CPU unless
-``--device cuda``.
+``--device cuda``: the stream of each quality with its hint (classical and enhanced) and
+without (``--no-hints``: colour from L alone), and the colour-from-L step on its own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,10 @@ import torch
 from PIL import Image
 
 import lumacodec
+from lumacodec import weights
+from lumacodec.color import rgb_to_luma
+from lumacodec.decoder import colour_from_L, resolve_device
+from lumacodec.luma_colour import COLOURS, working_size
 
 
 def kodak_sized(path: Path) -> np.ndarray:
@@ -48,24 +54,39 @@ def main() -> None:
         f"Image: `{args.image.name}`. Command: `python benchmarks/decode_time.py --image "
         f"{args.image} --threads {args.threads}`",
         "",
-        "| quality | bpp | encode s | decode s (classical) | decode s (enhanced) |",
-        "|---|---|---|---|---|",
+        "| quality | bpp | encode s | decode s (classical) | decode s (enhanced) "
+        "| decode s (enhanced, no hints) |",
+        "|---|---|---|---|---|---|",
     ]
+
+    def median_time(fn: Callable[[], object]) -> float:
+        fn()  # warm-up
+        times = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
     for q in range(1, len(lumacodec.QUALITIES) + 1):
         start = time.perf_counter()
         data = lumacodec.encode(rgb, q)
         encode_s = time.perf_counter() - start
-        row = []
-        for enhance in (False, True):
-            lumacodec.decode(data, enhance=enhance, device=args.device)  # warm-up
-            times = []
-            for _ in range(args.repeat):
-                start = time.perf_counter()
-                lumacodec.decode(data, enhance=enhance, device=args.device)
-                times.append(time.perf_counter() - start)
-            row.append(statistics.median(times))
+        luma = lumacodec.encode(rgb, q, hints=False)
+        row = [median_time(lambda d=d, e=e: lumacodec.decode(d, enhance=e, device=args.device))
+               for d, e in ((data, False), (data, True), (luma, True))]
         bpp = len(data) * 8 / rgb.shape[0] / rgb.shape[1]
-        lines.append(f"| {q} | {bpp:.3f} | {encode_s:.3f} | {row[0]:.3f} | {row[1]:.3f} |")
+        lines.append(f"| {q} | {bpp:.3f} | {encode_s:.3f} | {row[0]:.3f} | {row[1]:.3f} "
+                     f"| {row[2]:.3f} |")
+        print(lines[-1], flush=True)
+    dev = resolve_device(args.device)
+    nets = weights.bundled().to(dev)
+    L = rgb_to_luma(rgb)
+    for colour in COLOURS:
+        t = median_time(lambda c=colour: colour_from_L(L, nets, dev, c))
+        lines.append("")
+        lines.append(f"Colour from L alone (`decoder.colour_from_L`, {colour}, working size "
+                     f"{working_size(*L.shape)}): {1000 * t:.0f} ms.")
         print(lines[-1], flush=True)
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")

@@ -126,7 +126,7 @@ def test_luma_colorizer_shape_and_image_level_context() -> None:
         net(torch.rand(8, 1, 64, 96))
         net.eval()
         out = net(L)
-        assert out.shape == (2, net.centres.shape[0], 16, 24)
+        assert out.shape == (2, net.centres.shape[0] + 2, 16, 24)  # bins, then regressed a/b
         far = L.clone()
         far[:, :, 40:, 60:] = 1.0  # change only the bottom-right corner
         # the top-left output cell (receptive field of the convolutions alone: far smaller
@@ -141,11 +141,22 @@ def test_luma_colorizer_soft_targets_are_distributions_whose_mean_is_the_colour(
     torch.testing.assert_close(t.sum(1), torch.ones(1, 1, 2))
     assert int((t > 0).sum()) <= 8  # at most four bins per pixel
     torch.testing.assert_close(torch.einsum("nqhw,qc->nchw", t, net.centres), ab)
-    torch.testing.assert_close(net.decode_ab(torch.log(t.clamp_min(1e-12))), ab, atol=1e-3,
-                               rtol=0)
+    torch.testing.assert_close(net.annealed_mean(torch.log(t.clamp_min(1e-12)), 0.0, 1.0), ab,
+                               atol=1e-3, rtol=0)
 
 
-def test_luma_colorizer_vivid_is_more_saturated_than_faithful() -> None:
+def test_luma_colorizer_faithful_is_the_regression_head_starting_near_grey() -> None:
+    torch.manual_seed(0)
+    net = _tiny_luma()
+    out = net(torch.rand(1, 1, 32, 64))
+    ab = net.decode_ab(out, "faithful")
+    assert ab.shape == (1, 2, 8, 16) and 0 < float(ab.abs().max()) < 2.0
+    out = torch.zeros_like(out)
+    out[:, -2] = 0.3  # a = 0.3 x AB_SCALE
+    assert torch.allclose(net.decode_ab(out)[:, 0], torch.tensor(30.0))
+
+
+def test_luma_colorizer_vivid_is_more_saturated_than_the_mean() -> None:
     net = _tiny_luma()
     q = net.centres.shape[0]
     grey = int(torch.argmin(net.centres.norm(dim=1)))
@@ -154,11 +165,11 @@ def test_luma_colorizer_vivid_is_more_saturated_than_faithful() -> None:
         prior = torch.full((q,), 1e-4)
         prior[grey] = 0.5  # grey is common in photos, saturated red is rare
         net.log_prior.copy_(torch.log(prior / prior.sum()))
-    logits = torch.full((1, q, 1, 1), -30.0)
-    logits[0, grey], logits[0, red] = 0.0, -0.5  # the network hesitates: grey a bit likelier
-    faithful = net.decode_ab(logits, "faithful").norm()
-    vivid = net.decode_ab(logits, "vivid").norm()
-    assert faithful < 40 < vivid  # the mean is a muted red; vivid picks the red
+    out = torch.full((1, q + 2, 1, 1), -30.0)
+    out[0, grey], out[0, red] = 0.0, -0.5  # the network hesitates: grey a bit likelier
+    mean = net.annealed_mean(out[:, :-2], 0.0, 1.0).norm()
+    vivid = net.decode_ab(out, "vivid").norm()
+    assert mean < 40 < vivid  # the mean is a muted red; vivid picks the red
 
 
 def test_luma_colorizer_prior_is_saved(tmp_path) -> None:

@@ -8,10 +8,12 @@ the L its hint-free stream decodes to at a random quality of the ladder.  Every
 ``--holdout``-th photo of ``colour_photos/train`` is held out to validate during training, so
 the validation sets (``colour_photos/val``, ``bsds500/test``, ``set14``) stay unseen.
 
-Loss: cross-entropy of the predicted a/b distribution (1/4 of the working resolution) against
-the bilinear soft assignment of the true a/b, area-averaged onto that grid; no rebalancing
-(the distribution stays calibrated; ``vivid`` corrects for the prior at decode time).  The
-output layer starts at the training data's prior.  Validation: mean CIEDE2000 of the faithful
+Loss, on the grid of the output (1/4 of the working resolution; the true a/b area-averaged
+onto it): the cross-entropy of the predicted a/b distribution against the bilinear soft
+assignment of the true a/b (no rebalancing: the distribution stays calibrated; ``vivid``
+corrects for the prior at decode time), plus ``--de-weight`` × the mean CIEDE2000 of the
+regression head (``faithful``).  The distribution starts at the training data's prior and the
+regression head at grey.  Validation: mean CIEDE2000 of the faithful
 colour (guided up to the working resolution, as the decoder does) on the held-out photos'
 exact and decoded L, relative to grey of the same L; the weights are exported when that
 ratio improves.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,15 +33,40 @@ from torch import nn
 
 from lumacodec.color import u8_to_L
 from lumacodec.luma_colour import GUIDE_EPS, GUIDE_RADIUS, predict_ab_low
-from lumacodec.networks.luma_colorizer import LumaColorizer
+from lumacodec.networks.luma_colorizer import AB_SCALE, LumaColorizer
 from lumacodec.resample import guided_upsample, resize_tensor
 
 from . import data, luma_data
 from .loop import REPO, add_loop_arguments, config_from_args, train
-from .metrics import mean_ciede2000
+from .metrics import ciede2000, mean_ciede2000
 
 COLOUR_SETS = ("colour_photos/train/imagenet_samples", "colour_photos/train/imagenet_val227",
                "colour_photos/train/caltech101", "colour_photos/train/misc")
+
+
+def split(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
+    """(training photos, held-out photos): every ``--holdout``-th colour photo is held out."""
+    colour = data.list_images(args.data, [s for s in args.colour_sets.split(",") if s])
+    others = data.list_images(args.data, [s for s in args.train_sets.split(",") if s])
+    held = colour[:: args.holdout]
+    train_images = [p for i, p in enumerate(colour) if i % args.holdout] + others
+    if args.limit_images:
+        train_images, held = train_images[: args.limit_images], held[:4]
+    return train_images, held
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default=str(REPO.parent / "shared" / "datasets"))
+    parser.add_argument("--colour-sets", default=",".join(COLOUR_SETS))
+    parser.add_argument("--train-sets", default=",".join(data.TRAIN_SETS))
+    parser.add_argument("--cache", default=str(REPO / "cache"))
+    parser.add_argument("--max-side", type=int, default=1000)
+    parser.add_argument("--variants", type=int, default=1,
+                        help="decoded-L planes per photo (random qualities 1-9)")
+    parser.add_argument("--workers", type=int, default=2, help="processes coding the cache")
+    parser.add_argument("--holdout", type=int, default=50,
+                        help="every N-th colour photo validates instead of training")
+    parser.add_argument("--limit-images", type=int, default=0, help="smoke runs")
 
 
 def ab_prior(photos: list[luma_data.Photo], net: LumaColorizer, sigma: float = 5.0,
@@ -60,6 +88,7 @@ class LumaColorTask:
     model: LumaColorizer
     patches: luma_data.LumaPatches
     val_photos: list[luma_data.Photo]
+    de_weight: float = 0.2
     score_key: str = "de_rel"
     higher_is_better: bool = False
 
@@ -68,13 +97,16 @@ class LumaColorTask:
 
     def loss(self, model: nn.Module, batch: tuple[Any, ...], device: torch.device) -> torch.Tensor:
         L, ab, mask = (t.to(device) for t in batch)
-        logits = model(L).float()
+        out = model(L).float()
         s = LumaColorizer.OUTPUT_STRIDE
         m = F.avg_pool2d(mask, s)
         ab_low = F.avg_pool2d(ab * mask, s) / m.clamp_min(1e-6)
         target = self.model.soft_targets(ab_low)
-        ce = -(target * torch.log_softmax(logits, dim=1)).sum(1, keepdim=True)
-        return (ce * m).sum() / m.sum()
+        ce = -(target * torch.log_softmax(out[:, :-2], dim=1)).sum(1, keepdim=True)
+        L_low = F.avg_pool2d(L, s) * 100.0
+        de = ciede2000(torch.cat([L_low, ab_low], 1),
+                       torch.cat([L_low, out[:, -2:] * AB_SCALE], 1))[:, None]
+        return ((ce + self.de_weight * de) * m).sum() / m.sum()
 
     def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         """Mean CIEDE2000 of the faithful colour and of grey on the held-out photos, on the
@@ -106,34 +138,42 @@ class LumaColorTask:
         return metrics
 
 
+def load_init(model: LumaColorizer, path: Path) -> None:
+    """Load a weights file or a checkpoint's model into ``model`` (same widths); a head
+    saved without the two regression channels, or with all-zero ones (a stuck start: the
+    CIEDE2000 loss has no gradient at zero chroma), keeps ``model``'s fresh ones."""
+    if path.suffix == ".pt":
+        state = torch.load(path, map_location="cpu", weights_only=True)["model"]
+    else:
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+    own = model.state_dict()
+    for key in ("head.weight", "head.bias"):
+        if state[key].shape[0] == own[key].shape[0] - 2:
+            state[key] = torch.cat([state[key], own[key][-2:]])
+    if not state["head.weight"][-2:].any():
+        state["head.weight"][-2:] = own["head.weight"][-2:]
+    model.load_state_dict(state)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default=str(REPO.parent / "shared" / "datasets"))
-    parser.add_argument("--colour-sets", default=",".join(COLOUR_SETS))
-    parser.add_argument("--train-sets", default=",".join(data.TRAIN_SETS))
-    parser.add_argument("--cache", default=str(REPO / "cache"))
-    parser.add_argument("--max-side", type=int, default=1000)
-    parser.add_argument("--variants", type=int, default=1,
-                        help="decoded-L planes per photo (random qualities 1-9)")
-    parser.add_argument("--workers", type=int, default=2, help="processes coding the cache")
-    parser.add_argument("--holdout", type=int, default=50,
-                        help="every N-th colour photo validates instead of training")
+    add_data_arguments(parser)
     parser.add_argument("--patch", type=int, default=160, help="crop size (multiple of 32)")
     parser.add_argument("--p-clean", type=float, default=0.3,
                         help="share of samples on the exact L (the rest: decoded L)")
     parser.add_argument("--widths", default="32,64,128,192,256")
     parser.add_argument("--decoder-widths", default="192,128,64")
-    parser.add_argument("--init", default="", help="start from this weights file")
-    parser.add_argument("--limit-images", type=int, default=0, help="smoke runs")
+    parser.add_argument("--de-weight", type=float, default=0.2,
+                        help="weight of the regression head's CIEDE2000 in the loss")
+    parser.add_argument("--init", default="",
+                        help="start from this weights file or training checkpoint (.pt); a "
+                             "head without the regression channels gets them at zero")
     add_loop_arguments(parser, {"name": "luma_colorizer", "batch": 16, "lr": 1e-3,
                                 "val_every": 1000})
     args = parser.parse_args(argv)
-    colour = data.list_images(args.data, [s for s in args.colour_sets.split(",") if s])
-    others = data.list_images(args.data, [s for s in args.train_sets.split(",") if s])
-    held = colour[:: args.holdout]
-    train_images = [p for i, p in enumerate(colour) if i % args.holdout] + others
-    if args.limit_images:
-        train_images, held = train_images[: args.limit_images], held[:4]
+    train_images, held = split(args)
     files = luma_data.build_cache(train_images + held, args.cache, args.max_side, args.variants,
                                   args.workers)
     photos = luma_data.load_photos(files[: len(train_images)])
@@ -143,21 +183,16 @@ def main(argv: list[str] | None = None) -> None:
                    f"{', '.join(args.train_sets.split(','))}; at the working resolution, exact L "
                    f"and {args.variants} decoded L per photo (hint-free stream, qualities 1-9)")
     torch.manual_seed(args.seed)
+    model = LumaColorizer([int(w) for w in args.widths.split(",")],
+                          [int(w) for w in args.decoder_widths.split(",")])
     if args.init:
-        from lumacodec.networks import load_network
-
-        model = load_network(args.init)
-        if not isinstance(model, LumaColorizer):
-            parser.error(f"--init {args.init} is not a colour-from-L network")
-        model.train()
+        load_init(model, Path(args.init))
     else:
-        model = LumaColorizer([int(w) for w in args.widths.split(",")],
-                              [int(w) for w in args.decoder_widths.split(",")])
         with torch.no_grad():
             model.log_prior.copy_(ab_prior(photos, model))
-            model.head.bias.copy_(model.log_prior)
+            model.head.bias[:-2].copy_(model.log_prior)
     patches = luma_data.LumaPatches(photos, args.patch, args.p_clean)
-    task = LumaColorTask(model, patches, val_photos)
+    task = LumaColorTask(model, patches, val_photos, args.de_weight)
     train(task, config_from_args(args), description)
 
 

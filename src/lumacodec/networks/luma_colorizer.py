@@ -12,13 +12,15 @@ brings its a/b up to full resolution guided by L), so its cost does not grow wit
 the encoder reaches 1/32 and its global average feeds every position (the global-fusion idea
 of Iizuka et al. 2016), so it can see what the picture is of before it picks colours.
 
-It predicts a distribution, not a colour (Zhang et al. 2016): a/b is quantised on a square
-grid of ``bin_step``; training uses cross-entropy against the bilinear soft assignment of the
-true a/b to its four surrounding bins, without rebalancing, so the predicted distribution stays
-calibrated and its mean is the least-squares colour.  From one distribution,
-:meth:`LumaColorizer.decode_ab` gives
+One head predicts a distribution over colours (Zhang et al. 2016): a/b is quantised on a
+square grid of ``bin_step``, trained by cross-entropy against the bilinear soft assignment of
+the true a/b to its four surrounding bins, without rebalancing, so the distribution stays
+calibrated.  A second head (two channels, starting near zero, i.e. grey) regresses a/b directly
+under the CIEDE2000 loss, which the mean of the distribution does not minimise (CIEDE2000 is
+closer to an L1 than an L2 error: the mean of a distribution that hesitates between a colour
+and grey is a muted colour that is worse than grey).  :meth:`LumaColorizer.decode_ab` gives
 
-* ``faithful``: the mean (temperature 1): the colour closest to the truth on average;
+* ``faithful``: the regression head: the colour closest to the truth by CIEDE2000;
 * ``vivid``: the distribution reweighted by the inverse of the training data's colour prior
   (the class rebalancing of Zhang et al., applied to the output instead of the loss; the
   prior is stored in the weights file) and sharpened by a temperature (the annealed mean), so
@@ -33,9 +35,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: How each colour mode turns the distribution into a/b: (prior exponent, temperature).
-#: ``faithful`` is the plain mean; ``vivid`` reweights by prior^-alpha and anneals.
-COLOUR_MODES: dict[str, tuple[float, float]] = {"faithful": (0.0, 1.0), "vivid": (0.5, 0.38)}
+#: How each colour mode turns the network's output into a/b: ``None`` is the regression head;
+#: (prior exponent alpha, temperature T) the distribution reweighted by prior^-alpha and
+#: annealed (set by benchmarks/tune_luma_colour.py on held-out training photos).
+COLOUR_MODES: dict[str, tuple[float, float] | None] = {"faithful": None, "vivid": (0.5, 0.38)}
+#: a/b units of the regression head's output.
+AB_SCALE = 100.0
 
 
 def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -55,7 +60,8 @@ def ab_grid(bin_step: float, ab_max: float) -> torch.Tensor:
 
 
 class LumaColorizer(nn.Module):
-    """Logits (N, Q, H/4, W/4) over a/b bins from L (N, 1, H, W) in [0, 1]."""
+    """(N, Q + 2, H/4, W/4) from L (N, 1, H, W) in [0, 1]: logits over the Q a/b bins, then
+    the regressed a/b / :data:`AB_SCALE`."""
 
     MULTIPLE = 32  # H and W must be multiples of this (the caller pads)
     OUTPUT_STRIDE = 4
@@ -89,7 +95,10 @@ class LumaColorizer(nn.Module):
                                   nn.BatchNorm2d(d4), nn.ReLU(inplace=True), _conv(d4, d4))
         self.dec3 = nn.Sequential(_conv(d4 + w3, d3), _conv(d3, d3))
         self.dec2 = nn.Sequential(_conv(d3 + w2, d2), _conv(d2, d2))
-        self.head = nn.Conv2d(d2, q, 1)
+        self.head = nn.Conv2d(d2, q + 2, 1)
+        with torch.no_grad():  # near grey, not at it: CIEDE2000 has no gradient at zero chroma
+            self.head.weight[q:].mul_(0.01)
+            self.head.bias[q:].zero_()
 
     @staticmethod
     def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -126,12 +135,18 @@ class LumaColorizer(nn.Module):
                 out.scatter_add_(1, idx[:, None], (wa * wb)[:, None])
         return out
 
-    def decode_ab(self, logits: torch.Tensor, colour: str = "faithful") -> torch.Tensor:
-        """a/b (N, 2, h, w) from logits (N, Q, h, w) in the ``colour`` mode of
+    def decode_ab(self, out: torch.Tensor, colour: str = "faithful") -> torch.Tensor:
+        """a/b (N, 2, h, w) from the network's output in the ``colour`` mode of
         :data:`COLOUR_MODES`."""
-        alpha, temperature = COLOUR_MODES[colour]
-        z = logits.float()
-        if alpha:
-            z = z - alpha * self.log_prior.view(1, -1, 1, 1)
+        mode = COLOUR_MODES[colour]
+        if mode is None:
+            return out[:, -2:].float() * AB_SCALE
+        return self.annealed_mean(out[:, :-2], *mode)
+
+    def annealed_mean(self, logits: torch.Tensor, alpha: float, temperature: float
+                      ) -> torch.Tensor:
+        """The mean a/b (N, 2, h, w) of the bin distribution reweighted by prior^-alpha and
+        sharpened by 1 / temperature."""
+        z = logits.float() - alpha * self.log_prior.view(1, -1, 1, 1)
         p = torch.softmax(z / temperature, dim=1)
         return torch.einsum("nqhw,qc->nchw", p, self.centres)
