@@ -164,3 +164,17 @@ def test_guided_upsample_keeps_a_flat_colour_and_follows_the_guides_edges() -> N
     step = lambda row: int(((row > 0.1) & (row < 0.9)).sum())  # noqa: E731 - pixels in the ramp
     assert step(guided) < step(bilinear)
     assert float(guided[20]) < 0.1 < 0.9 < float(guided[23])
+
+
+def test_guided_upsample_in_strips_equals_one_pass() -> None:
+    torch.manual_seed(1)
+    guide = torch.rand(1, 1, 45, 70)
+    src = torch.rand(1, 2, 12, 18)
+    low = resize_tensor(guide, (12, 18))
+    whole = guided_upsample(src, low, guide, 2, 1e-3, rows=1000)
+    torch.testing.assert_close(guided_upsample(src, low, guide, 2, 1e-3, rows=7), whole)
+    # and the bilinear step is interpolate's own
+    flat_guide = torch.zeros_like(guide)  # A = 0: the output is B, bilinearly upsampled
+    b = guided_upsample(src, resize_tensor(flat_guide, (12, 18)), flat_guide, 0, 1e-3)
+    ref = torch.nn.functional.interpolate(src, size=(45, 70), mode="bilinear")
+    torch.testing.assert_close(b, ref, atol=1e-5, rtol=0)

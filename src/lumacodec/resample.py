@@ -103,16 +103,26 @@ def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
     return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
 
 
+def _bilinear_matrix(n_in: int, n_out: int, like: torch.Tensor) -> torch.Tensor:
+    """(n_out, n_in) weights of bilinear resampling along one axis, exactly as
+    ``interpolate(mode="bilinear", align_corners=False)`` computes it."""
+    eye = torch.eye(n_in, dtype=like.dtype, device=like.device)[None, None]
+    return F.interpolate(eye, size=(n_out, n_in), mode="bilinear", align_corners=False)[0, 0]
+
+
 def guided_upsample(
-    src: torch.Tensor, guide_low: torch.Tensor, guide: torch.Tensor, radius: int, eps: float
+    src: torch.Tensor, guide_low: torch.Tensor, guide: torch.Tensor, radius: int, eps: float,
+    rows: int = 256,
 ) -> torch.Tensor:
     """Bring ``src`` (N, C, h, w) to the size of ``guide`` (N, 1, H, W) so that its edges
     follow the guide's: the fast guided filter (He & Sun 2015).
 
     Per low-resolution window, ``src ≈ A · guide_low + B`` by least squares (``eps``
     regularises A: flat windows get A ≈ 0); A and B are smoothed, bilinearly upsampled, and
-    applied to the full-resolution guide.  Cost: a few operations per output pixel.
-    ``guide_low`` is ``guide`` resampled onto ``src``'s grid.
+    applied to the full-resolution guide.  Cost: a few operations per output pixel; the
+    upsampling is done ``rows`` output rows at a time (as separable matrix products), so
+    beyond the output itself memory does not grow with the image.  ``guide_low`` is
+    ``guide`` resampled onto ``src``'s grid.
     """
     mean_i = _box(guide_low, radius)
     mean_p = _box(src, radius)
@@ -120,7 +130,12 @@ def guided_upsample(
     var = _box(guide_low * guide_low, radius) - mean_i * mean_i
     a = cov / (var + eps)
     b = mean_p - a * mean_i
-    size = guide.shape[-2:]
-    a = F.interpolate(_box(a, radius), size=size, mode="bilinear", align_corners=False)
-    b = F.interpolate(_box(b, radius), size=size, mode="bilinear", align_corners=False)
-    return a * guide + b
+    a, b = _box(a, radius), _box(b, radius)
+    (h, w), (H, W) = src.shape[-2:], guide.shape[-2:]
+    ry, rx = _bilinear_matrix(h, H, src), _bilinear_matrix(w, W, src)
+    out = src.new_empty((*src.shape[:2], H, W))
+    for y0 in range(0, H, rows):
+        y1 = min(H, y0 + rows)
+        strip = ry[y0:y1]
+        out[..., y0:y1, :] = (strip @ a @ rx.T) * guide[..., y0:y1, :] + strip @ b @ rx.T
+    return out
