@@ -62,6 +62,13 @@ class _OneLineGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def _colour_option(default: str, help: str) -> Callable[..., Any]:
+    """``--colour faithful|vivid`` (the modes of :mod:`lumacodec.luma_colour`, named here so
+    that ``--help`` does not import torch)."""
+    return click.option("--colour", type=click.Choice(["faithful", "vivid"]), default=default,
+                        show_default=True, help=help)
+
+
 @click.group(cls=_OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lumacodec")
 def main() -> None:
@@ -118,13 +125,8 @@ def encode(src: str, dst: str, quality: int, no_hints: bool, effort: int, search
     default=None,
     help="Where the networks run (default: CUDA when available).",
 )
-@click.option(
-    "--colour",
-    type=click.Choice(["faithful", "vivid"]),
-    default="faithful",
-    show_default=True,
-    help="Colour of a stream sent without hints: closest to the original, or vivid.",
-)
+@_colour_option("faithful", "Colour of a stream sent without hints: closest to the original, "
+                "or vivid.")
 @_one_line_errors
 def decode(src: str, dst: str, no_enhance: bool, device: str | None, colour: str) -> None:
     """Decode the lumacodec stream SRC into the image DST (format from its extension)."""
@@ -161,13 +163,8 @@ def info(file: str, as_json: bool) -> None:
     help="Upscaling factor.",
 )
 @click.option("--no-color", is_flag=True, help="Upscale only; keep the image grey.")
-@click.option(
-    "--colour",
-    type=click.Choice(["vivid", "faithful"]),
-    default="vivid",
-    show_default=True,
-    help="Plausible, saturated colour, or the colour most likely on average (muted).",
-)
+@_colour_option("vivid", "Plausible, saturated colour, or the colour closest to the original "
+                "on average (muted).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @_one_line_errors
 def enhance(
