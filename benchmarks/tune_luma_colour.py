@@ -42,18 +42,11 @@ from training.metrics import mean_ciede2000  # noqa: E402
 sys.path.insert(0, str(REPO / "benchmarks"))
 from colour_eval import colourfulness  # noqa: E402
 
-#: (name, alpha, T) annealed means of the distribution; (name, None, k): regression head × k.
-MODES = [("regression", None, 1.0), ("regression", None, 1.25), ("regression", None, 1.5),
-         ("regression", None, 2.0)] + [
-    ("mean", 0.0, t) for t in (1.0, 0.8, 0.6)] + [
-    ("annealed", a, t) for a in (0.3, 0.5, 0.7) for t in (0.5, 0.38, 0.3)]
+#: Candidate decodings (as lumacodec.networks.luma_colorizer.COLOUR_MODES spells them).
+MODES = [("regression", k) for k in (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)] + [
+    ("distribution", 0.0, t) for t in (1.0, 0.8, 0.6)] + [
+    ("distribution", a, t) for a in (0.3, 0.5, 0.7) for t in (0.5, 0.38, 0.3)]
 GUIDES = [(1, 1e-3), (2, 1e-4), (2, 1e-3), (2, 1e-2), (4, 1e-3), (0, 0.0)]  # 0: bilinear
-
-
-def decode(net: LumaColorizer, out: torch.Tensor, alpha: float | None, t: float) -> torch.Tensor:
-    if alpha is None:
-        return net.decode_ab(out, "faithful") * t
-    return net.annealed_mean(out[:, :-2], alpha, t)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -103,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
                     return de / _grey, colourfulness(rgb) / _c0, float(bias[0]), float(bias[1])
 
                 for mode in MODES:
-                    ab_low = decode(net, logits, mode[1], mode[2])
+                    ab_low = net.decode(logits, mode)
                     res[("mode", kind, *mode)].append(score(ab_low, GUIDE_RADIUS, GUIDE_EPS))
                 ab_low = net.decode_ab(logits, "faithful")
                 for r, eps in GUIDES:
@@ -122,8 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     for key, vals in res.items():
         v = np.array(vals).mean(axis=0)
         if key[0] == "mode":
-            setting = (f"{key[2]} x {key[4]}" if key[3] is None
-                       else f"{key[2]}: prior^-{key[3]}, T = {key[4]}")
+            setting = (f"regression, chroma x {key[3]}" if key[2] == "regression"
+                       else f"distribution, prior^-{key[3]}, T = {key[4]}")
         else:
             setting = f"guided r = {key[2]}, eps = {key[3]:g}" if key[2] else "bilinear"
         lines.append(f"| {key[0]} | {key[1]} | {setting} | {v[0]:.4f} | {v[1]:.2f} "

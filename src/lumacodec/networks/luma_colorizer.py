@@ -35,10 +35,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: How each colour mode turns the network's output into a/b: ``None`` is the regression head;
-#: (prior exponent alpha, temperature T) the distribution reweighted by prior^-alpha and
-#: annealed (set by benchmarks/tune_luma_colour.py on held-out training photos).
-COLOUR_MODES: dict[str, tuple[float, float] | None] = {"faithful": None, "vivid": (0.5, 0.38)}
+#: How a colour mode turns the network's output into a/b: ``("regression", k)`` is the
+#: regression head's a/b with its chroma multiplied by k; ``("distribution", alpha, T)`` the
+#: bin distribution reweighted by prior^-alpha and annealed by T.
+Decoding = tuple[str, float] | tuple[str, float, float]
+#: The modes offered (constants set by benchmarks/tune_luma_colour.py on held-out photos).
+COLOUR_MODES: dict[str, Decoding] = {
+    "faithful": ("regression", 1.0),
+    "vivid": ("distribution", 0.5, 0.38),
+}
 #: a/b units of the regression head's output.
 AB_SCALE = 100.0
 
@@ -138,10 +143,14 @@ class LumaColorizer(nn.Module):
     def decode_ab(self, out: torch.Tensor, colour: str = "faithful") -> torch.Tensor:
         """a/b (N, 2, h, w) from the network's output in the ``colour`` mode of
         :data:`COLOUR_MODES`."""
-        mode = COLOUR_MODES[colour]
-        if mode is None:
-            return out[:, -2:].float() * AB_SCALE
-        return self.annealed_mean(out[:, :-2], *mode)
+        return self.decode(out, COLOUR_MODES[colour])
+
+    def decode(self, out: torch.Tensor, how: Decoding) -> torch.Tensor:
+        """a/b (N, 2, h, w) from the network's output, decoded as ``how`` says (see
+        :data:`COLOUR_MODES`)."""
+        if how[0] == "regression":
+            return out[:, -2:].float() * (AB_SCALE * how[1])
+        return self.annealed_mean(out[:, :-2], how[1], how[2])  # type: ignore[misc]
 
     def annealed_mean(self, logits: torch.Tensor, alpha: float, temperature: float
                       ) -> torch.Tensor:
