@@ -361,10 +361,13 @@ def test_console_script(tmp_path: Path, png: Path) -> None:
 
 
 def test_colour_options(
-    runner: CliRunner, tmp_path: Path, png: Path, tiny_networks: weights.NetworkSet,
+    runner: CliRunner, tmp_path: Path, png: Path, network_factory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(weights, "bundled", lambda: tiny_networks)
+    nets = network_factory(seed=2)
+    with torch.no_grad():  # a regression head that has learnt a colour (it starts at grey)
+        nets.luma_colorizer.head.bias[-2:] = torch.tensor([0.1, 0.15])
+    monkeypatch.setattr(weights, "bundled", lambda: nets)
     stream = tmp_path / "luma.lmc"
     assert run(runner, "encode", png, stream, "--no-hints").exit_code == 0
     outputs = {}

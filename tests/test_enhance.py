@@ -129,7 +129,10 @@ def test_with_bundled_weights() -> None:
     assert out.size == (38, 26) and out.mode == "RGB"
 
 
-def test_colour_modes(tiny_networks: weights.NetworkSet) -> None:
+def test_colour_modes(network_factory) -> None:
+    tiny_networks = network_factory(seed=2)
+    with torch.no_grad():  # a regression head that has learnt a colour (it starts at grey)
+        tiny_networks.luma_colorizer.head.bias[-2:] = torch.tensor([0.1, 0.15])
     grey = grey_photo(40, 56)
     vivid = lumacodec.enhance(grey, 1, networks=tiny_networks, device="cpu")  # the default
     faithful = lumacodec.enhance(grey, 1, colour="faithful", networks=tiny_networks,

@@ -14,6 +14,7 @@ from lumacodec.networks import (
     load_network,
     save_network,
 )
+from lumacodec.networks.luma_colorizer import COLOUR_MODES
 from lumacodec.resample import upsample_tensor
 
 
@@ -168,8 +169,17 @@ def test_luma_colorizer_vivid_is_more_saturated_than_the_mean() -> None:
     out = torch.full((1, q + 2, 1, 1), -30.0)
     out[0, grey], out[0, red] = 0.0, -0.5  # the network hesitates: grey a bit likelier
     mean = net.annealed_mean(out[:, :-2], 0.0, 1.0).norm()
-    vivid = net.decode_ab(out, "vivid").norm()
-    assert mean < 40 < vivid  # the mean is a muted red; vivid picks the red
+    rebalanced = net.decode(out, ("distribution", 0.5, 0.38)).norm()
+    assert mean < 40 < rebalanced  # the mean is a muted red; prior-corrected, the red wins
+
+
+def test_luma_colorizer_modes_are_what_colour_modes_say() -> None:
+    net = _tiny_luma()
+    out = torch.randn(1, net.centres.shape[0] + 2, 3, 4)
+    for colour, how in COLOUR_MODES.items():
+        torch.testing.assert_close(net.decode_ab(out, colour), net.decode(out, how))
+    faithful, vivid = net.decode_ab(out, "faithful"), net.decode_ab(out, "vivid")
+    assert float(vivid.norm(dim=1).mean()) > 1.5 * float(faithful.norm(dim=1).mean())
 
 
 def test_luma_colorizer_prior_is_saved(tmp_path) -> None:

@@ -42,7 +42,7 @@ Decoding = tuple[str, float] | tuple[str, float, float]
 #: The modes offered (constants set by benchmarks/tune_luma_colour.py on held-out photos).
 COLOUR_MODES: dict[str, Decoding] = {
     "faithful": ("regression", 1.0),
-    "vivid": ("distribution", 0.5, 0.38),
+    "vivid": ("regression", 2.0),
 }
 #: a/b units of the regression head's output.
 AB_SCALE = 100.0
