@@ -64,11 +64,17 @@ def load(path: Path, max_side: int = 1000) -> np.ndarray:
         return np.asarray(im)
 
 
+def ciede(L: np.ndarray, ab: np.ndarray, lab_true: np.ndarray) -> float:
+    """Mean CIEDE2000 of the image L + ab against the original Lab (H, W, 3)."""
+    lab = np.stack([L, ab[0], ab[1]], -1)
+    return float(deltaE_ciede2000(lab_true.astype(np.float64), lab.astype(np.float64)).mean())
+
+
 def measure(L: np.ndarray, ab: np.ndarray, lab_true: np.ndarray, colourful: float
             ) -> tuple[float, float, float, float]:
     """(mean CIEDE2000, a bias, b bias, colourfulness / original's) of the image L + ab."""
     lab = np.stack([L, ab[0], ab[1]], -1)
-    de = float(deltaE_ciede2000(lab_true.astype(np.float64), lab.astype(np.float64)).mean())
+    de = ciede(L, ab, lab_true)
     bias = (ab - lab_true[..., 1:].transpose(2, 0, 1)).mean(axis=(1, 2))
     return de, float(bias[0]), float(bias[1]), colourfulness(lab_to_rgb_u8(lab)) / colourful
 
@@ -120,30 +126,27 @@ def main(argv: list[str] | None = None) -> None:
             c0 = max(colourfulness(rgb), 1e-6)
             zero = np.zeros((2, *L.shape), np.float32)
 
-            def add(row: str, L_: np.ndarray, ab: np.ndarray, grey: float | None = None,
-                    _name: str = name, _lab: np.ndarray = lab, _c0: float = c0) -> float:
-                m = measure(L_, ab, _lab, _c0)
-                g = measure(L_, np.zeros_like(ab), _lab, _c0)[0] if grey is None else grey
-                rows[(_name, row)].append((*m, g))
-                return m[0]
+            def add(row: str, L_: np.ndarray, ab: np.ndarray, grey: float,
+                    _name: str = name, _lab: np.ndarray = lab, _c0: float = c0) -> None:
+                rows[(_name, row)].append((*measure(L_, ab, _lab, _c0), grey))
 
             for q in QUALITY_ROWS:
                 p = QUALITIES[q - 1]
                 low = decode_base(encode_base(L, p.scale, p.base_quality), *L.shape, p.scale)
                 Ld = np.clip(super_resolve(low, p.scale, p.base_quality, L.shape, nets, cpu),
                              0, 100)
-                grey = measure(Ld, zero, lab, c0)[0]
+                grey = ciede(Ld, zero, lab)
                 add(f"q{q} hint-free, faithful", Ld, colour_from_L(Ld, nets, cpu), grey)
                 add(f"q{q} hint-free, before (colorizer, no hint)", Ld,
                     colour_from_L(Ld, old, cpu), grey)
             faithful = colour_from_L(L, nets, cpu, "faithful")
             vivid = colour_from_L(L, nets, cpu, "vivid")
-            grey = measure(L, zero, lab, c0)[0]
+            grey = ciede(L, zero, lab)
             add("enhance (exact L), faithful", L, faithful, grey)
             add("enhance (exact L), vivid", L, vivid, grey)
             add("enhance (exact L), before", L, colour_from_L(L, old, cpu), grey)
+            ab_true = np.ascontiguousarray(lab[..., 1:].transpose(2, 0, 1))
             for f in HINT_FACTORS:
-                ab_true = np.ascontiguousarray(lab[..., 1:].transpose(2, 0, 1))
                 small = decode_hint(encode_hint(ab_true, f, HINT_QUALITY), *L.shape, f)
                 restored = restore_hint(small, L, f, HINT_QUALITY, nets, cpu)
                 hint = upsample_hint(restored, f, L.shape)

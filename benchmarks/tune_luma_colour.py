@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from lumacodec import weights  # noqa: E402
 from lumacodec.color import lab_to_rgb_u8, u8_to_L  # noqa: E402
-from lumacodec.luma_colour import GUIDE_EPS, GUIDE_RADIUS  # noqa: E402
+from lumacodec.luma_colour import GUIDE_EPS, GUIDE_RADIUS, run_network  # noqa: E402
 from lumacodec.networks import LumaColorizer, load_network  # noqa: E402
 from lumacodec.resample import guided_upsample, resize_tensor  # noqa: E402
 from training import luma_color, luma_data  # noqa: E402
@@ -74,11 +74,7 @@ def main(argv: list[str] | None = None) -> None:
                 kind = "exact L" if name == "L" else "decoded L"
                 L = u8_to_L(L8)
                 Lt = torch.from_numpy(L / 100.0)[None, None]
-                h, w = L.shape
-                m = LumaColorizer.MULTIPLE
-                logits = net(F.pad(Lt, (0, (-w) % m, 0, (-h) % m), mode="replicate")).float()
-                s = LumaColorizer.OUTPUT_STRIDE
-                logits = logits[..., : -(-h // s), : -(-w // s)]
+                logits = run_network(net, Lt).float()
                 guide_low = resize_tensor(Lt, logits.shape[-2:])
                 grey = mean_ciede2000(L, np.zeros_like(true), true)
 

@@ -92,8 +92,12 @@ def load_ground_truth(path: str | Path, max_side: int = 1000) -> np.ndarray:
 
 def cache_path(cache_dir: str | Path, image: Path, max_side: int) -> Path:
     """The cache file of ``image``: ``<cache_dir>/<version>_m<max_side>/<folder>__<stem>.npz``."""
-    key = f"{image.parent.parent.name}_{image.parent.name}__{image.stem}"
-    return Path(cache_dir) / f"{CACHE_VERSION}_m{max_side}" / f"{key}.npz"
+    return Path(cache_dir) / f"{CACHE_VERSION}_m{max_side}" / f"{cache_key(image)}.npz"
+
+
+def cache_key(image: Path) -> str:
+    """A cache file's name for ``image``: ``<parent's parent>_<parent>__<stem>``."""
+    return f"{image.parent.parent.name}_{image.parent.name}__{image.stem}"
 
 
 def plane_keys() -> list[str]:

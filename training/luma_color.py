@@ -32,9 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lumacodec.color import u8_to_L
-from lumacodec.luma_colour import GUIDE_EPS, GUIDE_RADIUS, predict_ab_low
+from lumacodec.luma_colour import colour_from_luma
 from lumacodec.networks.luma_colorizer import AB_SCALE, LumaColorizer
-from lumacodec.resample import guided_upsample, resize_tensor
 
 from . import data, luma_data
 from .loop import REPO, add_loop_arguments, config_from_args, train
@@ -118,10 +117,7 @@ class LumaColorTask:
             true = p.ab.astype(np.float32)
             for name, L8 in p.L.items():
                 L = u8_to_L(L8)
-                Lt = torch.from_numpy(L / 100.0)[None, None].to(device)
-                ab_low = predict_ab_low(model, Lt, "faithful").float()
-                ab = guided_upsample(ab_low, resize_tensor(Lt, ab_low.shape[-2:]), Lt,
-                                     GUIDE_RADIUS, GUIDE_EPS)[0].cpu().numpy()
+                ab = colour_from_luma(L, model, device)  # at the working size: as decoded
                 kind = "clean" if name == "L" else "decoded"
                 de[kind].append(mean_ciede2000(L, ab, true))
                 grey[kind].append(mean_ciede2000(L, np.zeros_like(ab), true))

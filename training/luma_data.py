@@ -28,11 +28,10 @@ from lumacodec.baselayer import decode_base, encode_base
 from lumacodec.color import L_to_u8, rgb_to_lab, u8_to_L
 from lumacodec.decoder import super_resolve
 from lumacodec.luma_colour import working_size
-from lumacodec.networks import load_network
 from lumacodec.presets import QUALITIES
 from lumacodec.resample import resize
 
-from .data import EFFORT, load_ground_truth
+from .data import EFFORT, cache_key, load_ground_truth
 
 CACHE_VERSION = "luma_v1"
 #: The ladder's qualities whose decoded L the network trains on (10 is near-lossless).
@@ -40,8 +39,8 @@ TRAIN_QUALITIES = tuple(range(1, 10))
 
 
 def cache_path(cache_dir: str | Path, image: Path, max_side: int, variants: int) -> Path:
-    key = f"{image.parent.parent.name}_{image.parent.name}__{image.stem}"
-    return Path(cache_dir) / f"{CACHE_VERSION}_m{max_side}_v{variants}" / f"{key}.npz"
+    return (Path(cache_dir) / f"{CACHE_VERSION}_m{max_side}_v{variants}"
+            / f"{cache_key(image)}.npz")
 
 
 @functools.cache
@@ -49,13 +48,7 @@ def bundled_sr() -> weights.NetworkSet:
     """The bundled SR networks alone (the rest of the set may be the network being trained),
     each checked against the manifest's sha256."""
     entries = weights.read_manifest()["networks"]
-    sr = {}
-    for scale in (1, 2, 4):
-        entry = entries[f"sr_x{scale}"]
-        path = weights.BUNDLED_DIR / entry["file"]
-        if weights.file_sha256(path) != entry["sha256"]:
-            raise ValueError(f"{path} does not match the manifest")
-        sr[scale] = load_network(path)
+    sr = {scale: weights.load_listed(f"sr_x{scale}", entries=entries) for scale in (1, 2, 4)}
     return weights.NetworkSet(sr, None, b"")  # type: ignore[arg-type]
 
 

@@ -47,14 +47,14 @@ def check_colour(colour: str) -> str:
     return colour
 
 
-def predict_ab_low(net: LumaColorizer, L_work: torch.Tensor, colour: str) -> torch.Tensor:
-    """a/b (N, 2, h/4, w/4) from L (N, 1, h, w) / 100 at the working size (padded here)."""
+def run_network(net: LumaColorizer, L_work: torch.Tensor) -> torch.Tensor:
+    """The network's output (N, Q + 2, ⌈h/4⌉, ⌈w/4⌉) for L (N, 1, h, w) / 100 at the working
+    size (padded to the network's multiple here, the padding's outputs cropped)."""
     h, w = L_work.shape[-2:]
     m = LumaColorizer.MULTIPLE
-    x = F.pad(L_work, (0, (-w) % m, 0, (-h) % m), mode="replicate")
-    ab = net.decode_ab(net(x), colour)
+    out = net(F.pad(L_work, (0, (-w) % m, 0, (-h) % m), mode="replicate"))
     s = LumaColorizer.OUTPUT_STRIDE
-    return ab[..., : -(-h // s), : -(-w // s)]
+    return out[..., : -(-h // s), : -(-w // s)]
 
 
 def colour_from_luma(
@@ -68,8 +68,8 @@ def colour_from_luma(
         Lt = torch.from_numpy(np.ascontiguousarray(L, dtype=np.float32) / 100.0)
         Lt = Lt.to(device)[None, None]
         L_work = resize_tensor(Lt, working_size(*L.shape))
-        ab_low = predict_ab_low(net, L_work.contiguous(memory_format=torch.channels_last),
-                                colour).float()
+        out = run_network(net, L_work.contiguous(memory_format=torch.channels_last))
+        ab_low = net.decode_ab(out, colour)
         guide_low = resize_tensor(L_work, ab_low.shape[-2:])
         ab = guided_upsample(ab_low, guide_low, Lt, GUIDE_RADIUS, GUIDE_EPS)
     return ab[0].float().cpu().numpy()

@@ -98,6 +98,18 @@ def write_manifest_entry(
     (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
+def load_listed(
+    name: str, directory: Path = BUNDLED_DIR, entries: dict[str, Any] | None = None
+) -> torch.nn.Module:
+    """Network ``name`` of the manifest in ``directory``, its file checked against the
+    manifest's sha256 (``entries``: the manifest's networks, if already read)."""
+    entry = (read_manifest(directory)["networks"] if entries is None else entries)[name]
+    path = Path(directory) / entry["file"]
+    if not path.exists() or file_sha256(path) != entry["sha256"]:
+        raise LumacodecError(f"network weights {path} are missing or do not match the manifest")
+    return load_network(path)
+
+
 def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
     """Load and verify every network of the set in ``directory`` (sha256 against the manifest)."""
     entries = read_manifest(directory)["networks"]
@@ -107,12 +119,7 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
             f"network weights missing from {directory}: {', '.join(missing)} "
             "(decode with enhance=False for the classical reconstruction)"
         )
-    nets = {}
-    for name in NETWORK_NAMES:
-        path = Path(directory) / entries[name]["file"]
-        if not path.exists() or file_sha256(path) != entries[name]["sha256"]:
-            raise LumacodecError(f"network weights {path} are missing or do not match the manifest")
-        nets[name] = load_network(path)
+    nets = {name: load_listed(name, directory, entries) for name in NETWORK_NAMES}
     restorer = entries["sr_x1"]["sha256"]
     for name in DECODER_NETWORKS:
         trained_after = entries[name].get("restored_by")
