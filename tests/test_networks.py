@@ -190,3 +190,16 @@ def test_luma_colorizer_prior_is_saved(tmp_path) -> None:
     back = load_network(tmp_path / "l.safetensors")
     assert isinstance(back, LumaColorizer) and back.config == net.config
     assert torch.equal(back.log_prior, net.log_prior)
+
+
+def test_half_storage_halves_the_file_and_loads_as_float32(tmp_path) -> None:
+    torch.manual_seed(0)
+    net = _tiny_luma()
+    save_network(net, tmp_path / "full.safetensors")
+    save_network(net, tmp_path / "half.safetensors", half=True)
+    full, half = tmp_path / "full.safetensors", tmp_path / "half.safetensors"
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    back = load_network(half)
+    for (k, a), b in zip(net.state_dict().items(), back.state_dict().values(), strict=True):
+        assert b.dtype == a.dtype, k
+        torch.testing.assert_close(b, a.half().to(a.dtype) if a.is_floating_point() else a)

@@ -414,6 +414,11 @@ def test_adopt_promotes_a_network_with_its_manifest_entry(tmp_path: Path) -> Non
     assert entry["sha256"] == weights.file_sha256(target)
     assert entry["command"] == "cmd" and entry["steps"] == 7
     assert entry["validation"] == {"gain_db": 0.3}
+    halved = adopt(run, "x2_try", "sr_x2_half", bundle, half=True)
+    entry = weights.read_manifest(bundle)["networks"]["sr_x2_half"]
+    assert entry["stored_as"] == "float16" and entry["steps"] == 7
+    assert halved.stat().st_size < 0.6 * target.stat().st_size
+    assert isinstance(load_network(halved), SuperResolution)
     (run / "x2_try.safetensors").write_bytes(b"changed since export")
     with pytest.raises(ValueError, match="does not match"):
         adopt(run, "x2_try", "sr_x2", bundle)

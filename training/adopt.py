@@ -15,20 +15,30 @@ import argparse
 import shutil
 from pathlib import Path
 
+from safetensors import safe_open
+
 from lumacodec import weights
-from lumacodec.networks import load_network
+from lumacodec.networks import load_network, save_network
 
 
 def adopt(source_dir: Path, name: str, as_name: str,
-          target_dir: Path = weights.BUNDLED_DIR) -> Path:
-    """Copy network ``name`` of ``source_dir`` into ``target_dir`` as ``as_name``."""
+          target_dir: Path = weights.BUNDLED_DIR, half: bool = False) -> Path:
+    """Copy network ``name`` of ``source_dir`` into ``target_dir`` as ``as_name`` (``half``:
+    stored as float16, half the file)."""
     entry = dict(weights.read_manifest(source_dir)["networks"][name])
     source = Path(source_dir) / entry.pop("file")
     if weights.file_sha256(source) != entry.pop("sha256"):
         raise ValueError(f"{source} does not match its manifest entry")
-    load_network(source)  # refuses anything that is not a network file
+    net = load_network(source)  # refuses anything that is not a network file
     target = Path(target_dir) / f"{as_name}.safetensors"
-    shutil.copyfile(source, target)
+    if half:
+        with safe_open(str(source), framework="pt") as f:
+            meta = {k: v for k, v in (f.metadata() or {}).items() if k not in ("arch", "config")}
+        save_network(net, target, half=True, **meta)
+        target.chmod(0o644)
+        entry["stored_as"] = "float16"
+    else:
+        shutil.copyfile(source, target)
     weights.write_manifest_entry(as_name, target, Path(target_dir), **entry)
     return target
 
@@ -40,8 +50,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--as", dest="as_name", default="",
                         help="name in the bundled set (default: the same)")
     parser.add_argument("--target-dir", type=Path, default=weights.BUNDLED_DIR)
+    parser.add_argument("--half", action="store_true",
+                        help="store the weights as float16 (half the file)")
     args = parser.parse_args(argv)
-    path = adopt(args.source_dir, args.name, args.as_name or args.name, args.target_dir)
+    path = adopt(args.source_dir, args.name, args.as_name or args.name, args.target_dir,
+                 args.half)
     print(f"adopted {args.source_dir / args.name} as {path}; network id "
           f"{weights.read_manifest(args.target_dir)['network_id']}")
 

@@ -26,11 +26,17 @@ ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
     "luma_colorizer": LumaColorizer}
 
 
-def save_network(net: torch.nn.Module, path: str | Path, **extra: str) -> None:
-    """Write ``net``'s weights and its architecture/config to a safetensors file."""
+def save_network(
+    net: torch.nn.Module, path: str | Path, *, half: bool = False, **extra: str
+) -> None:
+    """Write ``net``'s weights and its architecture/config to a safetensors file; ``half``
+    stores floating-point tensors as float16 (half the file; :func:`load_network` loads them
+    into the float32 network)."""
     arch = next(name for name, cls in ARCHITECTURES.items() if isinstance(net, cls))
     metadata = {"arch": arch, "config": json.dumps(net.config), **extra}
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     save_file(tensors, str(path), metadata=metadata)
 
 
