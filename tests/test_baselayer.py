@@ -94,7 +94,10 @@ def test_lossless_constant_plane_is_tiny() -> None:
         (bytes([Codec.LOSSLESS]), "unknown predictor"),
         (bytes([Codec.LOSSLESS, 3]) + zstandard.ZstdCompressor().compress(bytes(16)), "predictor"),
         (bytes([Codec.LOSSLESS, 0]) + b"not zstd at all", "corrupt lossless"),
-        (bytes([Codec.LOSSLESS, 0]) + zstandard.ZstdCompressor().compress(bytes(15)), "pixels"),
+        (
+            bytes([Codec.LOSSLESS, 0]) + zstandard.ZstdCompressor().compress(bytes(15)),
+            "declares 15 bytes",
+        ),
         (
             bytes([Codec.LOSSLESS, 0]) + zstandard.ZstdCompressor().compress(bytes(10**6)),
             "lossless",
@@ -106,7 +109,7 @@ def test_lossless_constant_plane_is_tiny() -> None:
         ),
         (bytes([Codec.AV1, 1, 2]), "too short"),
         (bytes([Codec.AV1]) + b"\x00\x00\x00" + b"not av1", "corrupt AV1"),
-        (bytes([Codec.AVIF]) + b"not an avif file", "corrupt AV1"),
+        (bytes([Codec.AVIF]) + b"not an avif file", "corrupt AVIF plane"),
         (bytes([3, 0, 0]), "codec id 3"),
         (bytes([255]), "codec id 255"),
     ],
@@ -192,15 +195,40 @@ def test_avif_plane_of_the_wrong_size_is_refused() -> None:
 
 def test_an_oversized_avif_plane_is_refused_before_it_is_decoded(monkeypatch) -> None:
     """A small stream must not make libavif decode a large picture (a decompression bomb):
-    the file's declared size is compared with the header's first."""
+    the file's boxes are read and compared with the header before Pillow opens it."""
     file = avif.encode_grey(np.zeros((512, 512), np.uint8), 10)
-    decoded = []
-    real_load = Image.Image.load
-    monkeypatch.setattr(Image.Image, "load", lambda im: decoded.append(im.size) or
-                        real_load(im))
-    with pytest.raises(LumacodecError, match="the file is 512x512, stream says 16x16"):
+    opened = []
+    monkeypatch.setattr(avif.Image, "open", lambda *a, **k: opened.append(a))
+    with pytest.raises(LumacodecError, match="declares 512x512, the stream says 16x16"):
         decode_plane(bytes([Codec.AVIF]) + file, 16, 16)
-    assert (512, 512) not in decoded
+    assert not opened
+
+
+def zstd_frame_with_window(window_log: int, content: int) -> bytes:
+    """A zstandard frame (no single-segment flag, so it carries a window descriptor) holding
+    ``content`` zero bytes in one raw block."""
+    descriptor = bytes([0x40, (window_log - 10) << 3]) + (content - 256).to_bytes(2, "little")
+    block = ((content << 3) | 1).to_bytes(3, "little") + bytes(content)
+    return b"\x28\xb5\x2f\xfd" + descriptor + block
+
+
+def test_zstd_frames_must_declare_the_plane_size_and_a_window_that_fits() -> None:
+    """The frame's header is read before zstandard allocates: a few bytes must not declare
+    megabytes, and a window larger than the plane is refused."""
+    bomb = zstandard.ZstdCompressor().compress(bytes(64 << 20))  # 64 MiB of zeros, ~2 KiB
+    assert len(bomb) < 4096
+    with pytest.raises(LumacodecError, match="declares 67108864 bytes, the plane has 256"):
+        decode_plane(bytes([Codec.LOSSLESS, 0]) + bomb, 16, 16)
+    unsized = zstandard.ZstdCompressor(write_content_size=False).compress(bytes(256))
+    with pytest.raises(LumacodecError, match="declares no size"):
+        decode_plane(bytes([Codec.LOSSLESS, 0]) + unsized, 16, 16)
+    wide = zstd_frame_with_window(27, 256)
+    assert zstandard.ZstdDecompressor().decompress(wide) == bytes(256)  # a valid frame
+    with pytest.raises(LumacodecError, match="134217728-byte window for a 256-byte plane"):
+        decode_plane(bytes([Codec.LOSSLESS, 0]) + wide, 16, 16)
+    # the smallest power of two that holds the plane (at least 1 KiB) is what any writer uses
+    assert not decode_plane(bytes([Codec.LOSSLESS, 0]) + zstd_frame_with_window(10, 256),
+                            16, 16).any()
 
 
 def test_damaged_av1_payload_never_escapes_as_another_error(time_limit) -> None:

@@ -343,3 +343,49 @@ def test_info_names_unknown_plane_codecs() -> None:
     assert "7" in str(lumacodec.info(data)["base_codec"])
     with pytest.raises(LumacodecError, match="codec id 7"):
         lumacodec.decode(data, enhance=False)
+
+
+# --- limits: refused from the lengths, before checksums and decoders ------------------------
+
+
+def long_section(kind: int, payload: bytes) -> bytes:
+    body = bytes([kind]) + container._uleb128(len(payload)) + payload
+    return body + crc(body)
+
+
+def test_too_many_sections_are_refused(small_stream: bytes) -> None:
+    present = 1 + (parse(small_stream).hint is not None)
+    fits = small_stream + section(200, b"") * (container.MAX_SECTIONS - present)
+    assert parse(fits) == parse(small_stream)
+    with pytest.raises(LumacodecError, match=f"more than {container.MAX_SECTIONS} sections"):
+        parse(fits + section(200, b""))
+    many = small_stream + section(200, b"") * 1_000_000  # 7 MB of empty sections
+    with pytest.raises(LumacodecError, match="sections"):
+        parse(many)
+
+
+def test_ancillary_bytes_are_limited(small_stream: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(container, "MAX_ANCILLARY_BYTES", 100)
+    assert parse(small_stream + long_section(200, bytes(60))) == parse(small_stream)
+    with pytest.raises(LumacodecError, match="more than 100 bytes of ancillary"):
+        parse(small_stream + long_section(200, bytes(60)) + long_section(201, bytes(41)))
+
+
+@pytest.mark.parametrize("kind", [SectionType.BASE, SectionType.HINT])
+def test_a_plane_payload_larger_than_its_plane_can_need_is_refused(kind: SectionType) -> None:
+    """Its length is compared with the plane's size before the CRC is even computed."""
+    header = Header(16, 8, SourceMode.RGB, 1, 2, 50, 50)  # base 8x4; hint 4x2, a|b: 8x2
+    samples = container.plane_samples(header, kind)
+    assert samples == (32 if kind == SectionType.BASE else 16)
+    limit = container.max_payload(header, kind)
+    assert limit == 2 * samples + container.PLANE_OVERHEAD
+    base = b"\x00" if kind == SectionType.HINT else None
+    for length, refused in ((limit, False), (limit + 1, True)):
+        payload = bytes(length)
+        stream = Stream(header, base or payload, payload if base else b"\x00")
+        data = pack(stream)
+        if refused:
+            with pytest.raises(LumacodecError, match=f"section {kind} holds {length} bytes"):
+                parse(data)
+        else:
+            assert parse(data) == stream

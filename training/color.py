@@ -131,14 +131,15 @@ def main(argv: list[str] | None = None) -> None:
     add_data_arguments(parser)
     add_loop_arguments(parser, {"name": "colorizer", "batch": 8, "lr": 5e-4, "val_every": 1000})
     args = parser.parse_args(argv)
-    keys = ["L", "ab", *(f"hint_f{f}_q{q}" for f in data.HINT_FACTORS for q in data.HINT_QUALITIES)]
-    records, val_records, description = prepare(args, keys)
     factors = tuple(int(f) for f in args.factors.split(","))
     if not set(factors) <= set(data.HINT_FACTORS):
         parser.error(f"--factors must be among {data.HINT_FACTORS}")
     qualities = tuple(int(q) for q in args.hint_qualities.split(","))
     if not set(qualities) <= set(data.HINT_QUALITIES):
         parser.error(f"--hint-qualities must be among {data.HINT_QUALITIES}")
+    # Only the hint planes this run trains on are coded into (or read from) the cache.
+    keys = ["L", "ab", *(f"hint_f{f}_q{q}" for f in factors for q in qualities)]
+    records, val_records, description = prepare(args, keys)
     extra = {}
     if args.restored_hints:
         path = weights.BUNDLED_DIR / "hint_restorer.safetensors"

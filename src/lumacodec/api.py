@@ -30,11 +30,13 @@ def encode_file(
 
 def decode_file(
     src: PathLike, dst: PathLike, *, enhance: bool = True, device: str | None = None,
-    colour: str = "faithful",
+    colour: str = "faithful", max_pixels: int | None = None,
 ) -> None:
     """Decode the stream file ``src`` into an image file ``dst`` (format from its extension).
     The options are :func:`lumacodec.decode`'s."""
-    save_image(decode(read_bytes(src), enhance=enhance, device=device, colour=colour), dst)
+    image = decode(read_bytes(src), enhance=enhance, device=device, colour=colour,
+                   max_pixels=max_pixels)
+    save_image(image, dst)
 
 
 def _codec_name(codec_id: int) -> str:

@@ -89,8 +89,9 @@ def _sequence_header_size(body: bytes) -> tuple[int, int] | None:
 
 
 def frame_size(payload: bytes) -> tuple[int, int] | None:
-    """(width, height) from the AV1 sequence header OBU of ``payload``; None if not found."""
-    pos = 0
+    """(width, height) from the AV1 sequence header OBUs of ``payload``; None if there is
+    none, one cannot be read, or two disagree (a later one would resize the decoder)."""
+    pos, sizes = 0, set()
     while pos < len(payload):
         header = payload[pos]
         obu_type, has_ext, has_size = (header >> 3) & 0xF, header >> 2 & 1, header >> 1 & 1
@@ -106,9 +107,9 @@ def frame_size(payload: bytes) -> tuple[int, int] | None:
             if not byte & 0x80:
                 break
         if obu_type == 1:
-            return _sequence_header_size(payload[pos : pos + size])
+            sizes.add(_sequence_header_size(payload[pos : pos + size]))
         pos += size
-    return None
+    return sizes.pop() if len(sizes) == 1 else None
 
 
 def wrap(payload: bytes, width: int, height: int, av1c: bytes) -> bytes:

@@ -26,6 +26,7 @@ import zstandard
 from . import avif
 from .color import L_to_u8, u8_to_L
 from .errors import LumacodecError
+from .isobmff import check_avif_plane
 from .resample import downsample, reduced_size, upsample
 
 LOSSLESS_QUALITY = 255  # the "quality" a stream records for a losslessly coded plane
@@ -73,9 +74,29 @@ def _encode_lossless(plane: np.ndarray) -> bytes:
     return best
 
 
+def _check_zstd_frame(frame: bytes, size: int) -> None:
+    """Refuse a frame that does not declare exactly ``size`` bytes of content, or whose window
+    is larger than the plane needs, before zstandard allocates anything for it."""
+    try:
+        params = zstandard.get_frame_parameters(frame)
+    except zstandard.ZstdError as exc:
+        raise LumacodecError(f"corrupt lossless plane: {exc}") from None
+    if params.content_size != size:
+        declared = ("no size" if params.content_size == zstandard.CONTENTSIZE_UNKNOWN
+                    else f"{params.content_size} bytes")
+        raise LumacodecError(
+            f"corrupt lossless plane: the frame declares {declared}, the plane has {size}"
+        )
+    if params.window_size > max(1 << 10, 1 << (size - 1).bit_length()):
+        raise LumacodecError(
+            f"corrupt lossless plane: a {params.window_size}-byte window for a {size}-byte plane"
+        )
+
+
 def _decode_lossless(body: bytes, height: int, width: int) -> np.ndarray:
     if len(body) < 1 or body[0] >= len(Predictor):
         raise LumacodecError("corrupt lossless plane: unknown predictor")
+    _check_zstd_frame(body[1:], height * width)
     try:
         raw = zstandard.ZstdDecompressor().decompress(body[1:], max_output_size=height * width)
     except zstandard.ZstdError as exc:
@@ -113,6 +134,7 @@ def decode_plane(data: bytes, height: int, width: int) -> np.ndarray:
             raise LumacodecError("corrupt AV1 plane: frame size differs from the header's")
         return avif.decode_grey(avif.wrap(body[3:], width, height, body[:3]), height, width)
     if codec == Codec.AVIF:
+        check_avif_plane(body, width, height, avif.frame_size)
         return avif.decode_grey(body, height, width)
     raise LumacodecError(f"unsupported plane codec id {codec} (this lumacodec knows 0, 1, 2)")
 

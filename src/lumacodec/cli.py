@@ -127,12 +127,16 @@ def encode(src: str, dst: str, quality: int, no_hints: bool, effort: int, search
 )
 @_colour_option("faithful", "Colour of a stream sent without hints: closest to the original, "
                 "or vivid.")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None,
+              help="Refuse streams that declare more pixels (default 89,478,485).")
 @_one_line_errors
-def decode(src: str, dst: str, no_enhance: bool, device: str | None, colour: str) -> None:
+def decode(src: str, dst: str, no_enhance: bool, device: str | None, colour: str,
+           max_pixels: int | None) -> None:
     """Decode the lumacodec stream SRC into the image DST (format from its extension)."""
     from .api import decode_file
 
-    decode_file(src, dst, enhance=not no_enhance, device=device, colour=colour)
+    decode_file(src, dst, enhance=not no_enhance, device=device, colour=colour,
+                max_pixels=max_pixels)
 
 
 @main.command()

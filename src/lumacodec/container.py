@@ -21,6 +21,14 @@ NETWORK_ID_BYTES = 8
 #: reassign it (or pass ``max_pixels``) to accept bigger images.  ``None`` disables the check.
 MAX_IMAGE_PIXELS: int | None = 89_478_485
 _MAX_SIDE = (1 << 31) - 1
+#: Most sections one stream may hold (base, hint and ancillary ones together).
+MAX_SECTIONS = 64
+#: Most bytes all ancillary sections of one stream may hold together.
+MAX_ANCILLARY_BYTES = 16 << 20
+#: A coded plane may take at most this many bytes per sample, plus :data:`PLANE_OVERHEAD`:
+#: far above what AV1 or zstandard ever need (random samples cost ~1.0 byte).
+MAX_BYTES_PER_SAMPLE = 2
+PLANE_OVERHEAD = 4096
 
 
 class SourceMode(enum.IntEnum):
@@ -193,15 +201,54 @@ def parse_header(data: bytes, max_pixels: int | None = None) -> tuple[Header, in
     return header, end + 4
 
 
+def plane_samples(header: Header, kind: SectionType) -> int:
+    """Samples of the plane a section carries: its size follows from the header alone."""
+    def reduced(factor: int) -> tuple[int, int]:
+        return -(-header.height // factor), -(-header.width // factor)
+
+    if kind == SectionType.BASE:
+        h, w = reduced(header.scale)
+        return h * w
+    h, w = reduced(header.hint_factor or 1)
+    return h * 2 * w
+
+
+def max_payload(header: Header, kind: SectionType) -> int:
+    """Largest payload a base or hint section of this header may have (docs/format.md)."""
+    return MAX_BYTES_PER_SAMPLE * plane_samples(header, kind) + PLANE_OVERHEAD
+
+
 def parse(data: bytes, max_pixels: int | None = None) -> Stream:
-    """Parse and verify a whole stream: header, every section's length and CRC-32, nothing after."""
+    """Parse and verify a whole stream: header, every section's length and CRC-32, nothing after.
+
+    Every limit is checked from the lengths before any checksum is computed: at most
+    :data:`MAX_SECTIONS` sections, :data:`MAX_ANCILLARY_BYTES` of ancillary payload, and plane
+    payloads of at most :func:`max_payload` bytes.
+    """
     data = bytes(data)
     header, pos = parse_header(data, max_pixels)
     sections: dict[int, bytes] = {}
+    count = ancillary = 0
     while pos < len(data):
         start = pos
         kind = data[pos]
         length, pos = _read_uleb128(data, pos + 1, "section length")
+        count += 1
+        if count > MAX_SECTIONS:
+            raise LumacodecError(f"corrupt stream: more than {MAX_SECTIONS} sections")
+        if kind >= 128:
+            ancillary += length
+            if ancillary > MAX_ANCILLARY_BYTES:
+                raise LumacodecError(
+                    f"corrupt stream: more than {MAX_ANCILLARY_BYTES} bytes of ancillary sections"
+                )
+        elif kind in SectionType._value2member_map_ and length > max_payload(
+            header, SectionType(kind)
+        ):
+            raise LumacodecError(
+                f"corrupt stream: section {kind} holds {length} bytes, more than a "
+                f"{plane_samples(header, SectionType(kind))}-sample plane can need"
+            )
         if pos + length + 4 > len(data):
             raise LumacodecError("truncated stream: a section is cut off")
         payload = data[pos : pos + length]

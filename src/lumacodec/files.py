@@ -62,6 +62,8 @@ def atomic_write(path: PathLike, data: bytes) -> None:
             os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # the rename must not reach the disk before the bytes do
         os.replace(tmp, target)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ DECODER_NETWORKS = ("sr_x1", "sr_x2", "sr_x4", "hint_restorer", "colorizer", "lu
 ENHANCE_NETWORKS = ("sr_x2_clean",)
 #: The networks a complete set holds.
 NETWORK_NAMES = DECODER_NETWORKS + ENHANCE_NETWORKS
+_MOVE_LOCK = threading.Lock()
 
 
 def file_sha256(path: Path) -> str:
@@ -62,16 +64,18 @@ class NetworkSet:
     luma_colorizer: LumaColorizer | None = None
 
     def to(self, device: torch.device) -> NetworkSet:
-        """Move (in place) to ``device``, channels-last: ~1.5x faster convolutions on CPUs."""
+        """Move (in place) to ``device``, channels-last: ~1.5x faster convolutions on CPUs.
+        Safe to call from many threads at once (one moves, the others then find it done)."""
         fmt = torch.channels_last
-        return NetworkSet(
-            {s: n.to(device, memory_format=fmt) for s, n in self.sr.items()},
-            self.colorizer.to(device, memory_format=fmt),
-            self.id,
-            {s: n.to(device, memory_format=fmt) for s, n in self.sr_clean.items()},
-            self.hint_restorer.to(device, memory_format=fmt) if self.hint_restorer else None,
-            self.luma_colorizer.to(device, memory_format=fmt) if self.luma_colorizer else None,
-        )
+        with _MOVE_LOCK:
+            return NetworkSet(
+                {s: n.to(device, memory_format=fmt) for s, n in self.sr.items()},
+                self.colorizer.to(device, memory_format=fmt),
+                self.id,
+                {s: n.to(device, memory_format=fmt) for s, n in self.sr_clean.items()},
+                self.hint_restorer.to(device, memory_format=fmt) if self.hint_restorer else None,
+                self.luma_colorizer.to(device, memory_format=fmt) if self.luma_colorizer else None,
+            )
 
 
 def read_manifest(directory: Path = BUNDLED_DIR) -> dict[str, Any]:
@@ -142,10 +146,19 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
                       nets["hint_restorer"], nets["luma_colorizer"])
 
 
+_BUNDLED_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
-def bundled() -> NetworkSet:
-    """The network set shipped in the package (loaded once per process)."""
+def _load_bundled() -> NetworkSet:
     return load_network_set(BUNDLED_DIR)
+
+
+def bundled() -> NetworkSet:
+    """The network set shipped in the package, loaded once per process (the first of many
+    threads that ask loads it; the others wait for it)."""
+    with _BUNDLED_LOCK:
+        return _load_bundled()
 
 
 def bundled_id() -> bytes:
