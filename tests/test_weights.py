@@ -78,7 +78,8 @@ def test_tampered_weights_are_refused(tmp_path) -> None:
     _make_set(tmp_path)
     path = tmp_path / "colorizer.safetensors"
     path.write_bytes(path.read_bytes()[:-1] + b"\0")
-    with pytest.raises(LumacodecError, match="do not match the manifest"):
+    with pytest.raises(LumacodecError,
+                       match=r"colorizer\.safetensors are missing or do not match the manifest"):
         weights.load_network_set(tmp_path)
 
 

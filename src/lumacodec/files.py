@@ -12,11 +12,14 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from .errors import LumacodecError
 
 PathLike = str | os.PathLike
+
+#: Formats Pillow registers but reads no pixels of (MPEG: the header only), and our streams.
+_NOT_PICTURES = frozenset({"MPEG", "LMC"})
 
 
 def read_bytes(path: PathLike) -> bytes:
@@ -48,6 +51,25 @@ def read_image(path: PathLike) -> Image.Image:
     return im
 
 
+def image_suffixes() -> frozenset[str]:
+    """The file extensions (lower case, with the dot) of the images Pillow can read pixels
+    from: what a folder encode takes.  Pillow's stubs (formats it names but cannot decode
+    without a plug-in), MPEG and ``.lmc`` streams are left out."""
+    def decodes(fmt: str) -> bool:
+        factory = Image.OPEN[fmt][0]  # a class, or a function (JPEG's) that returns one
+        return not (isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile))
+
+    Image.init()
+    return frozenset(ext for ext, fmt in Image.registered_extensions().items()
+                     if fmt in Image.OPEN and fmt not in _NOT_PICTURES and decodes(fmt))
+
+
+def output_format(path: PathLike) -> str | None:
+    """The Pillow format that the extension of ``path`` names (``"PNG"``, ``"JPEG"``, ...),
+    or None when no format claims it."""
+    return Image.registered_extensions().get(Path(path).suffix.lower())
+
+
 def atomic_write(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
     target = Path(path)
@@ -74,8 +96,7 @@ def atomic_write(path: PathLike, data: bytes) -> None:
 
 def save_image(image: Image.Image, path: PathLike) -> None:
     """Save ``image`` in the format its extension names (PNG, JPEG, ...), atomically."""
-    ext = Path(path).suffix.lower()
-    fmt = Image.registered_extensions().get(ext)
+    fmt = output_format(path)
     if fmt is None:
         raise LumacodecError(f"unknown image format for output {path} (use e.g. .png)")
     buf = io.BytesIO()

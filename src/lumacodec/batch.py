@@ -1,0 +1,417 @@
+"""Whole collections: encode or decode many files, on one or several processes.
+
+::
+
+    src: a folder | "photos/**/*.jpg" | [paths]
+      ─► (source, output) pairs, sub-folders mirrored under dst_dir: a/b.jpg ─► a/b.lmc
+      ─► output at least as new as its source? skipped (resume)
+      ─► api.encode_file / api.decode_file, here (jobs=1) or in ``jobs`` spawned workers
+      ─► one FileResult per file: done | skipped | failed (a one-line reason)
+      ─► Summary: counts, bytes, mean bpp, wall time, images/s
+
+Every output is written by :func:`lumacodec.api.encode_file` or
+:func:`~lumacodec.api.decode_file`, atomically (a temporary file, then a rename), so a run
+that is interrupted leaves only complete outputs, and running the same call again resumes it:
+the files already done are skipped by their modification times.  One bad file never stops the
+others; its failure is recorded and the rest go on.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from itertools import takewhile
+from pathlib import Path
+from statistics import fmean
+from typing import Any, Literal
+
+from .api import decode_file, encode_file
+from .container import parse_header
+from .errors import LumacodecError
+from .files import PathLike, image_suffixes, output_format, read_bytes
+from .presets import DEFAULT_QUALITY, Preset
+from .progress import progress_bar
+
+#: The extension of lumacodec streams: what a folder decode takes and a folder encode writes.
+STREAM_SUFFIX = ".lmc"
+#: What ``src`` may be: a folder, a glob pattern, one file, or a list of files.
+Sources = PathLike | Iterable[PathLike]
+Status = Literal["done", "skipped", "failed"]
+_GLOB_MAGIC = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What became of one file: ``done`` (with its figures), ``skipped`` (its output was up
+    to date) or ``failed`` (with a one-line ``reason``).  ``bpp`` is the stream's: the one
+    written (encode) or read (decode)."""
+
+    src: Path
+    dst: Path
+    status: Status
+    reason: str = ""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    width: int = 0
+    height: int = 0
+    bpp: float = 0.0
+
+    def __str__(self) -> str:
+        if self.status == "done":
+            return f"{self.src} -> {self.dst}: {self.width}x{self.height}, {self.bpp:.4f} bpp"
+        if self.status == "skipped":
+            return f"{self.src} -> {self.dst}: up to date, skipped"
+        return f"{self.src}: failed: {self.reason}"
+
+
+@dataclass
+class Summary:
+    """The figures of one :func:`encode_files` or :func:`decode_files` run.
+
+    ``bytes_in``, ``bytes_out`` and ``mean_bpp`` count the files done only (not the skipped
+    or failed ones); ``mean_bpp`` is the mean over those files of each stream's bits per
+    pixel (None when no file was done); ``seconds`` is the wall time of the whole call.
+    """
+
+    done: int = 0
+    skipped: int = 0
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    bytes_in: int = 0
+    bytes_out: int = 0
+    mean_bpp: float | None = None
+    seconds: float = 0.0
+
+    @property
+    def images_per_s(self) -> float:
+        """Files done per second of wall time."""
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed."""
+        return not self.failed
+
+    def failure_lines(self) -> list[str]:
+        """One line per failed file: its path and the reason (the path once, when the reason
+        already names it)."""
+        return [reason if str(path) in reason else f"{path}: {reason}"
+                for path, reason in self.failed]
+
+    def __str__(self) -> str:
+        text = (f"{self.done} done, {self.skipped} skipped, {len(self.failed)} failed "
+                f"in {self.seconds:.1f} s ({self.images_per_s:.2f} images/s)")
+        if self.done:
+            text += f"; {_size(self.bytes_in)} -> {_size(self.bytes_out)}"
+            text += f", mean {self.mean_bpp:.4f} bpp"
+        return text
+
+
+def encode_files(
+    src: Sources,
+    dst_dir: PathLike,
+    *,
+    quality: int | Preset = DEFAULT_QUALITY,
+    hints: bool = True,
+    effort: int = 1,
+    search: bool = False,
+    jobs: int = 1,
+    resume: bool = True,
+    progress: bool | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> Summary:
+    """Encode many images into ``.lmc`` streams under ``dst_dir``: ``<rel>.jpg`` becomes
+    ``dst_dir/<rel>.lmc``.
+
+    Parameters
+    ----------
+    src
+        A folder (walked recursively, its sub-folders mirrored; hidden files and folders and
+        ``dst_dir`` itself are left out), a glob pattern (``"photos/**/*.jpg"``; the folders
+        after its last fixed part are mirrored), or a list of files (mirrored from their
+        common folder).  Folders and patterns take the files with an image extension
+        (:func:`lumacodec.files.image_suffixes`); a list is taken as it is.
+    dst_dir
+        The output folder, created if missing.
+    quality, hints, effort, search
+        :func:`lumacodec.encode`'s options, the same for every file.
+    jobs
+        Worker processes; 1 encodes in this process.  Each worker gets its share of the
+        CPU's threads.
+    resume
+        Skip a file whose output exists and is at least as new as the file (so a run that was
+        stopped goes on where it was); False encodes every file again.  Only the times are
+        compared: after changing the options, run with ``resume=False``.
+    progress
+        A bar with count, rate and time left on stderr: None (auto) or True when stderr is
+        a terminal, never for False.
+    on_file
+        Called in this process with each file's :class:`FileResult` as it finishes (the CLI
+        prints its per-file lines with it).
+
+    Returns
+    -------
+    Summary
+        Counts, bytes, mean bpp of the streams written, wall time and rate.  A file that
+        cannot be read or encoded is in ``Summary.failed``; nothing is raised for it.
+
+    Raises
+    ------
+    LumacodecError
+        When ``src`` names nothing (no such file or folder, a pattern that matches no image),
+        ``dst_dir`` is a file, or ``jobs`` < 1.
+    """
+    options = {"quality": quality, "hints": hints, "effort": effort, "search": search}
+    pairs = _pairs(src, dst_dir, image_suffixes(), STREAM_SUFFIX, "image")
+    return _transcode(_encode_one, pairs, options, jobs, resume, progress, on_file, "encode")
+
+
+def decode_files(
+    src: Sources,
+    dst_dir: PathLike,
+    *,
+    enhance: bool = True,
+    device: str | None = None,
+    colour: str = "faithful",
+    fmt: str = "png",
+    max_pixels: int | None = None,
+    jobs: int = 1,
+    resume: bool = True,
+    progress: bool | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> Summary:
+    """Decode many ``.lmc`` streams into images under ``dst_dir``: ``<rel>.lmc`` becomes
+    ``dst_dir/<rel>.<fmt>``.
+
+    ``src``, ``dst_dir``, ``jobs``, ``resume``, ``progress`` and ``on_file`` are as in
+    :func:`encode_files` (folders and patterns take the ``.lmc`` files); ``enhance``,
+    ``device``, ``colour`` and ``max_pixels`` are :func:`lumacodec.decode`'s; ``fmt`` is the
+    output format's extension (``png``, ``jpg``, ``webp``, ...).  Each worker loads the
+    networks once (:func:`lumacodec.weights.bundled` is cached per process).  The summary's
+    ``mean_bpp`` is that of the streams decoded.
+
+    Raises
+    ------
+    LumacodecError
+        As :func:`encode_files`, and for a ``fmt`` that names no image format.
+    """
+    suffix = "." + fmt.lower().lstrip(".")
+    if suffix == STREAM_SUFFIX or output_format(f"image{suffix}") is None:
+        raise LumacodecError(f"unknown output image format: {fmt} (use e.g. png, jpg, webp)")
+    options = {"enhance": enhance, "device": device, "colour": colour, "max_pixels": max_pixels}
+    pairs = _pairs(src, dst_dir, {STREAM_SUFFIX}, suffix, "stream")
+    return _transcode(_decode_one, pairs, options, jobs, resume, progress, on_file, "decode")
+
+
+# --- which files ----------------------------------------------------------------------------
+
+
+def _pairs(
+    src: Sources, dst_dir: PathLike, suffixes: Iterable[str], out_suffix: str, what: str
+) -> list[tuple[Path, Path]]:
+    """(source, output) for every file that ``src`` names, sorted by source."""
+    dst_dir = Path(dst_dir)
+    if dst_dir.exists() and not dst_dir.is_dir():
+        raise LumacodecError(f"the output folder is a file: {dst_dir}")
+    found = sorted(_sources(src, frozenset(suffixes), dst_dir, what))
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    return [(path, dst_dir / rel.with_suffix(out_suffix)) for path, rel in found]
+
+
+def _sources(
+    src: Sources, suffixes: frozenset[str], dst_dir: Path, what: str
+) -> list[tuple[Path, Path]]:
+    """(file, its path relative to the folder that is mirrored) for what ``src`` names."""
+    if not isinstance(src, (str, os.PathLike)):
+        return _listed([Path(p) for p in src])
+    path = Path(src)
+    if path.is_dir():
+        return [(p, p.relative_to(path)) for p in _walk(path, suffixes, dst_dir)]
+    if path.exists():
+        return _listed([path])
+    text = os.fspath(src)
+    if not _GLOB_MAGIC.intersection(text):
+        raise LumacodecError(f"no such file or folder: {src}")
+    root = Path(*takewhile(lambda part: not _GLOB_MAGIC.intersection(part), path.parts))
+    matches = [Path(p) for p in glob.glob(text, recursive=True)]
+    found = [(p, p.relative_to(root)) for p in matches
+             if p.is_file() and p.suffix.lower() in suffixes and not _inside(p, dst_dir)]
+    if not found:
+        raise LumacodecError(f"no {what} files match {src}")
+    return found
+
+
+def _walk(root: Path, suffixes: frozenset[str], skip: Path) -> Iterator[Path]:
+    """Files under ``root`` with one of ``suffixes``, leaving out hidden names and ``skip``."""
+    skip = skip.resolve()
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip]
+        for name in names:
+            if not name.startswith(".") and Path(name).suffix.lower() in suffixes:
+                yield here / name
+
+
+def _listed(paths: list[Path]) -> list[tuple[Path, Path]]:
+    """Listed files, mirrored from their common folder (by name when they have none)."""
+    if not paths:
+        return []
+    try:
+        common = os.path.commonpath([os.path.abspath(p.parent) for p in paths])
+    except ValueError:  # different drives
+        return [(p, Path(p.name)) for p in paths]
+    return [(p, Path(os.path.relpath(os.path.abspath(p), common))) for p in paths]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return folder.resolve() in path.resolve().parents
+
+
+def _up_to_date(src: Path, dst: Path) -> bool:
+    """Whether ``dst`` exists and is at least as new as ``src``."""
+    try:
+        return dst.stat().st_mtime_ns >= src.stat().st_mtime_ns
+    except OSError:
+        return False
+
+
+# --- one file (in this process or a worker) ----------------------------------------------------
+
+
+def _encode_one(src: Path, dst: Path, options: dict[str, Any]) -> FileResult:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    size = encode_file(src, dst, **options)
+    header, _ = parse_header(read_bytes(dst))
+    return FileResult(src, dst, "done", bytes_in=src.stat().st_size, bytes_out=size,
+                      width=header.width, height=header.height,
+                      bpp=size * 8 / (header.width * header.height))
+
+
+def _decode_one(src: Path, dst: Path, options: dict[str, Any]) -> FileResult:
+    data = read_bytes(src)
+    header, _ = parse_header(data, options["max_pixels"])  # a bad stream fails here, early
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    decode_file(src, dst, **options)
+    return FileResult(src, dst, "done", bytes_in=len(data), bytes_out=dst.stat().st_size,
+                      width=header.width, height=header.height,
+                      bpp=len(data) * 8 / (header.width * header.height))
+
+
+Step = Callable[[Path, Path, dict[str, Any]], FileResult]
+
+
+def _one_line(exc: BaseException) -> str:
+    """A person's one-line reason: LumacodecError's own message, the type for the rest."""
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, LumacodecError) else f"{type(exc).__name__}: {text}"
+
+
+def _run_one(step: Step, src: Path, dst: Path, options: dict[str, Any]) -> FileResult:
+    try:
+        return step(src, dst, options)
+    except Exception as exc:  # one bad file never stops the others
+        return FileResult(src, dst, "failed", reason=_one_line(exc))
+
+
+def _init_worker(threads: int) -> None:
+    """Give each of ``jobs`` workers its share of the CPU's threads."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+# --- many files ------------------------------------------------------------------------------
+
+
+def _transcode(
+    step: Step,
+    pairs: list[tuple[Path, Path]],
+    options: dict[str, Any],
+    jobs: int,
+    resume: bool,
+    progress: bool | None,
+    on_file: Callable[[FileResult], None] | None,
+    label: str,
+) -> Summary:
+    """Run ``step`` on every pair not up to date; collect the results into a Summary."""
+    if jobs < 1:
+        raise LumacodecError(f"jobs must be at least 1, got {jobs}")
+    start = time.perf_counter()
+    results: list[FileResult] = []
+
+    def record(result: FileResult) -> None:
+        results.append(result)
+        if on_file is not None:
+            on_file(result)
+
+    todo: list[tuple[Path, Path]] = []
+    first_source: dict[Path, Path] = {}
+    for src, dst in pairs:
+        if dst in first_source:  # a.jpg and a.png both make a.lmc
+            record(FileResult(src, dst, "failed",
+                              reason=f"{dst} is already the output of {first_source[dst]}"))
+            continue
+        first_source[dst] = src
+        if resume and _up_to_date(src, dst):
+            record(FileResult(src, dst, "skipped"))
+        else:
+            todo.append((src, dst))
+    with progress_bar(len(todo), label, progress) as advance:
+        for result in _results(step, todo, options, jobs):
+            record(result)
+            advance()
+    return _summarise(results, time.perf_counter() - start)
+
+
+def _results(
+    step: Step, todo: list[tuple[Path, Path]], options: dict[str, Any], jobs: int
+) -> Iterator[FileResult]:
+    """Each file's result, as the files finish: in this process, or in ``jobs`` workers."""
+    if jobs == 1 or len(todo) <= 1:
+        for src, dst in todo:
+            yield _run_one(step, src, dst, options)
+        return
+    import multiprocessing
+
+    jobs = min(jobs, len(todo))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),  # never fork a process that has torch
+        initializer=_init_worker,
+        initargs=(max(1, (os.cpu_count() or 1) // jobs),),
+    )
+    try:
+        futures = {pool.submit(_run_one, step, src, dst, options): (src, dst)
+                   for src, dst in todo}
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as exc:  # the worker itself died (killed, out of memory)
+                yield FileResult(*futures[future], "failed", reason=_one_line(exc))
+    finally:  # interrupted: drop what has not started, let the running files finish
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _summarise(results: list[FileResult], seconds: float) -> Summary:
+    done = [r for r in results if r.status == "done"]
+    return Summary(
+        done=len(done),
+        skipped=sum(r.status == "skipped" for r in results),
+        failed=sorted((r.src, r.reason) for r in results if r.status == "failed"),
+        bytes_in=sum(r.bytes_in for r in done),
+        bytes_out=sum(r.bytes_out for r in done),
+        mean_bpp=fmean(r.bpp for r in done) if done else None,
+        seconds=seconds,
+    )
+
+
+def _size(n: int) -> str:
+    """Bytes for a person: 812 B, 45.1 kB, 1.30 MB."""
+    if n < 1000:
+        return f"{n} B"
+    return f"{n / 1000:.1f} kB" if n < 1_000_000 else f"{n / 1_000_000:.2f} MB"
