@@ -7,11 +7,13 @@ colorization network.
 >>> import lumacodec
 >>> data = lumacodec.encode(image, quality=5)          # doctest: +SKIP
 >>> picture = lumacodec.decode(data)                    # doctest: +SKIP
+>>> lumacodec.encode_files("photos/", "streams/", jobs=2)  # doctest: +SKIP
 """
 
 from . import pillow_plugin  # noqa: E402,F401  (registers .lmc with Pillow)
 from ._version import __version__
 from .api import decode_file, encode_file, info
+from .batch import decode_files, encode_files
 from .decoder import decode
 from .encoder import encode
 from .enhance import enhance
@@ -26,8 +28,10 @@ __all__ = [
     "__version__",
     "decode",
     "decode_file",
+    "decode_files",
     "encode",
     "encode_file",
+    "encode_files",
     "enhance",
     "info",
 ]

@@ -130,8 +130,12 @@ def decode_plane(data: bytes, height: int, width: int) -> np.ndarray:
     if codec == Codec.AV1:
         if len(body) < 4:
             raise LumacodecError("corrupt AV1 plane: too short")
-        if avif.frame_size(body[3:]) != (width, height):
-            raise LumacodecError("corrupt AV1 plane: frame size differs from the header's")
+        size = avif.frame_size(body[3:])
+        if size != (width, height):
+            found = f"{size[0]}x{size[1]}" if size else "no single size"
+            raise LumacodecError(
+                f"corrupt AV1 plane: its sequence header says {found}, the stream {width}x{height}"
+            )
         return avif.decode_grey(avif.wrap(body[3:], width, height, body[:3]), height, width)
     if codec == Codec.AVIF:
         check_avif_plane(body, width, height, avif.frame_size)

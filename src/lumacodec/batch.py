@@ -209,6 +209,13 @@ def decode_files(
 # --- which files ----------------------------------------------------------------------------
 
 
+def is_many(src: PathLike) -> bool:
+    """Whether ``src`` names many files, a folder or a glob pattern, rather than one file (a
+    file whose name has ``*?[`` in it is one file)."""
+    path = Path(src)
+    return path.is_dir() or (not path.exists() and bool(_GLOB_MAGIC.intersection(str(src))))
+
+
 def _pairs(
     src: Sources, dst_dir: PathLike, suffixes: Iterable[str], out_suffix: str, what: str
 ) -> list[tuple[Path, Path]]:

@@ -1,4 +1,7 @@
-"""The ``lumacodec`` command line: encode, decode, info, enhance, bench.
+"""The ``lumacodec`` command line: encode, decode, info, enhance, bench, demo.
+
+``encode`` and ``decode`` take one file into one file, or (folder mode) a folder, a glob
+pattern or several files into a folder; the work of folder mode is :mod:`lumacodec.batch`'s.
 
 Every failure is one line on stderr and a non-zero exit status (1 for bad input, 130 when
 interrupted); set ``LUMACODEC_DEBUG=1`` to see the traceback of an unexpected error.
@@ -69,6 +72,51 @@ def _colour_option(default: str, help: str) -> Callable[..., Any]:
                         show_default=True, help=help)
 
 
+def _folder_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--jobs``, ``--no-resume`` and ``--quiet``: the options of folder mode."""
+    options = [
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Worker processes (folder mode)."),
+        click.option("--no-resume", is_flag=True,
+                     help="Redo the outputs that are already up to date (folder mode)."),
+        click.option("--quiet", is_flag=True, help="No progress bar and no per-file lines."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _folder_mode(src: tuple[str, ...], dst: str) -> bool:
+    """Many files (SRC a folder or a glob pattern, several SRCs, or DST a folder) rather than
+    one file into one file."""
+    from .batch import is_many
+
+    return len(src) > 1 or is_many(src[0]) or os.path.isdir(dst)
+
+
+def _run_folder(transcode: Callable[..., Any], src: tuple[str, ...], dst: str, jobs: int,
+                no_resume: bool, quiet: bool, **options: Any) -> None:
+    """Run :func:`~lumacodec.batch.encode_files` or ``decode_files``; print one line per file
+    (unless a progress bar stands for them on this terminal), the summary and the failures;
+    exit 1 if any file failed."""
+    from .batch import FileResult
+    from .progress import shown
+
+    def print_file(result: FileResult) -> None:
+        if result.status != "failed":  # the failures are listed at the end, on stderr
+            click.echo(str(result))
+
+    per_file = not quiet and not (shown(None) and sys.stdout.isatty())
+    summary = transcode(src[0] if len(src) == 1 else list(src), dst, jobs=jobs,
+                        resume=not no_resume, progress=False if quiet else None,
+                        on_file=print_file if per_file else None, **options)
+    click.echo(str(summary))
+    for line in summary.failure_lines():
+        click.echo(f"lumacodec: error: {line}", err=True)
+    if not summary.ok:
+        sys.exit(1)
+
+
 @click.group(cls=_OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lumacodec")
 def main() -> None:
@@ -76,8 +124,8 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("src", type=click.Path(dir_okay=False))
-@click.argument("dst", type=click.Path(dir_okay=False))
+@click.argument("src", nargs=-1, required=True)
+@click.argument("dst")
 @click.option(
     "-q",
     "--quality",
@@ -102,22 +150,35 @@ def main() -> None:
     help="Choose scale, base quality and hint for this image by rate-distortion "
     "(slower encode, better quality for the bits on average).",
 )
+@_folder_options
 @_one_line_errors
-def encode(src: str, dst: str, quality: int, no_hints: bool, effort: int, search: bool) -> None:
-    """Encode the image SRC into the lumacodec stream DST."""
+def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort: int,
+           search: bool, jobs: int, no_resume: bool, quiet: bool) -> None:
+    """Encode the image SRC into the lumacodec stream DST.
+
+    With a folder or a quoted glob pattern ('photos/**/*.jpg') as SRC, or several SRCs, encode
+    every image into the folder DST (sub-folders mirrored, a.jpg -> a.lmc); outputs already
+    up to date are skipped, so running it again resumes a stopped run.
+    """
+    options = {"quality": quality, "hints": not no_hints, "effort": effort, "search": search}
+    if _folder_mode(src, dst):
+        from .batch import encode_files
+
+        _run_folder(encode_files, src, dst, jobs, no_resume, quiet, **options)
+        return
     from .api import encode_file, info
     from .files import read_bytes
 
-    encode_file(src, dst, quality, hints=not no_hints, effort=effort, search=search)
+    encode_file(src[0], dst, **options)
     meta = info(read_bytes(dst))
-    click.echo(
-        f"{dst}: {meta['width']}x{meta['height']}, {meta['bytes']} bytes, {meta['bpp']:.4f} bpp"
-    )
+    if not quiet:
+        click.echo(f"{dst}: {meta['width']}x{meta['height']}, {meta['bytes']} bytes, "
+                   f"{meta['bpp']:.4f} bpp")
 
 
 @main.command()
-@click.argument("src", type=click.Path(dir_okay=False))
-@click.argument("dst", type=click.Path(dir_okay=False))
+@click.argument("src", nargs=-1, required=True)
+@click.argument("dst")
 @click.option("--no-enhance", is_flag=True, help="Classical reconstruction (no networks).")
 @click.option(
     "--device",
@@ -129,14 +190,32 @@ def encode(src: str, dst: str, quality: int, no_hints: bool, effort: int, search
                 "or vivid.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None,
               help="Refuse streams that declare more pixels (default 89,478,485).")
+@click.option("--format", "fmt", default=None, metavar="EXT",
+              help="Output format in folder mode: png (default), jpg, webp, ...")
+@_folder_options
 @_one_line_errors
-def decode(src: str, dst: str, no_enhance: bool, device: str | None, colour: str,
-           max_pixels: int | None) -> None:
-    """Decode the lumacodec stream SRC into the image DST (format from its extension)."""
+def decode(src: tuple[str, ...], dst: str, no_enhance: bool, device: str | None, colour: str,
+           max_pixels: int | None, fmt: str | None, jobs: int, no_resume: bool,
+           quiet: bool) -> None:
+    """Decode the lumacodec stream SRC into the image DST (format from its extension).
+
+    With a folder or a quoted glob pattern ('streams/**/*.lmc') as SRC, or several SRCs,
+    decode every stream into the folder DST (sub-folders mirrored, a.lmc -> a.png); outputs
+    already up to date are skipped, so running it again resumes a stopped run.
+    """
+    options = {"enhance": not no_enhance, "device": device, "colour": colour,
+               "max_pixels": max_pixels}
+    if _folder_mode(src, dst):
+        from .batch import decode_files
+
+        _run_folder(decode_files, src, dst, jobs, no_resume, quiet, fmt=fmt or "png",
+                    **options)
+        return
+    if fmt is not None:
+        raise LumacodecError("--format is for folders; the extension of DST names the format")
     from .api import decode_file
 
-    decode_file(src, dst, enhance=not no_enhance, device=device, colour=colour,
-                max_pixels=max_pixels)
+    decode_file(src[0], dst, **options)
 
 
 @main.command()
@@ -203,14 +282,15 @@ _register_bench()
     help="Where to write the streams and decoded images.",
 )
 @click.option("--no-enhance", is_flag=True, help="Classical reconstruction only.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @_one_line_errors
-def demo(output: str, no_enhance: bool) -> None:
+def demo(output: str, no_enhance: bool, quiet: bool) -> None:
     """Encode and decode scikit-image's sample photos at every quality; print bpp and PSNR."""
     from pathlib import Path
 
     from .demo import run_demo
 
-    click.echo(run_demo(Path(output), enhance=not no_enhance))
+    click.echo(run_demo(Path(output), enhance=not no_enhance, progress=False if quiet else None))
     click.echo(f"streams and decoded images of quality 6 are in {output}/")
 
 

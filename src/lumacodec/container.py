@@ -246,8 +246,8 @@ def parse(data: bytes, max_pixels: int | None = None) -> Stream:
             header, SectionType(kind)
         ):
             raise LumacodecError(
-                f"corrupt stream: section {kind} holds {length} bytes, more than a "
-                f"{plane_samples(header, SectionType(kind))}-sample plane can need"
+                f"corrupt stream: section {kind} holds {length} bytes, more than a plane of "
+                f"{plane_samples(header, SectionType(kind))} samples can need"
             )
         if pos + length + 4 > len(data):
             raise LumacodecError("truncated stream: a section is cut off")
