@@ -44,7 +44,7 @@ import streams  # noqa: E402
 #: (89 megapixels) would legitimately take seconds and gigabytes, which is not a finding.
 MAX_PIXELS = 1 << 20
 #: Streams up to this size also run through the networks (once per new structure).
-NETWORK_PIXELS = 1 << 16
+NETWORK_PIXELS = 1 << 12
 _seen: set[tuple] = set()
 _slowest = [0.0, b""]
 SLOWEST = "lumacodec-slowest-input.lmc"
