@@ -385,3 +385,100 @@ def test_colour_options(
     err = assert_one_line_failure(run(runner, "enhance", png, tmp_path / "x.png", "--colour",
                                       "sepia"))
     assert "sepia" in err and not (tmp_path / "x.png").exists()
+
+
+# --- folder mode --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """photos/: two 32x24 images, one in a sub-folder."""
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    for seed, rel in enumerate(("a.png", "sub/b.png")):
+        pixels = np.random.default_rng(seed).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / rel)
+    return root
+
+
+def test_folder_encode_and_decode(runner: CliRunner, tmp_path: Path, folder: Path) -> None:
+    out = tmp_path / "streams"
+    result = run(runner, "encode", folder, out, "-q", 3, "--jobs", 1)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("2 done, 0 skipped, 0 failed")
+    assert lines[0] == f"{folder / 'a.png'} -> {out / 'a.lmc'}: 32x24, " + (
+        f"{lumacodec.info((out / 'a.lmc').read_bytes())['bpp']:.4f} bpp")
+    for rel in ("a", "sub/b"):
+        expected = lumacodec.encode(Image.open(folder / f"{rel}.png"), 3)
+        assert (out / f"{rel}.lmc").read_bytes() == expected
+
+    result = run(runner, "decode", out, tmp_path / "jpegs", "--no-enhance", "--format", "jpg")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].startswith("2 done")
+    with Image.open(tmp_path / "jpegs" / "sub" / "b.jpg") as im:
+        assert im.format == "JPEG" and im.size == (32, 24)
+
+
+def test_folder_resume_quiet_and_glob(runner: CliRunner, tmp_path: Path, folder: Path) -> None:
+    out = tmp_path / "streams"
+    assert run(runner, "encode", folder, out, "--quiet").exit_code == 0
+    result = run(runner, "encode", folder, out, "--quiet")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout.count("\n") == 1  # the summary only
+    assert result.stdout.startswith("0 done, 2 skipped, 0 failed")
+    result = run(runner, "encode", folder, out, "--no-resume")
+    assert result.stdout.splitlines()[-1].startswith("2 done, 0 skipped")
+
+    result = run(runner, "encode", str(folder / "**" / "b.png"), tmp_path / "glob")
+    assert result.exit_code == 0, result.output
+    assert {p.relative_to(tmp_path / "glob").as_posix()
+            for p in (tmp_path / "glob").rglob("*.lmc")} == {"sub/b.lmc"}
+
+    # several files, and one file into an existing folder
+    result = run(runner, "encode", folder / "a.png", folder / "sub" / "b.png", tmp_path / "two")
+    assert result.exit_code == 0 and listing(tmp_path / "two") == {"a.lmc", "sub"}
+    result = run(runner, "decode", out / "a.lmc", tmp_path / "two", "--no-enhance")
+    assert result.exit_code == 0 and listing(tmp_path / "two") == {"a.lmc", "a.png", "sub"}
+
+    err = assert_one_line_failure(run(runner, "encode", str(folder / "*.gif"), tmp_path / "x"),
+                                  code=1)
+    assert "no image files match" in err
+    err = assert_one_line_failure(
+        run(runner, "decode", out / "a.lmc", tmp_path / "o.png", "--format", "jpg"), code=1)
+    assert "--format" in err and not (tmp_path / "o.png").exists()
+
+
+def test_folder_with_a_corrupt_file(runner: CliRunner, tmp_path: Path, folder: Path) -> None:
+    (folder / "sub" / "broken.png").write_bytes((folder / "a.png").read_bytes()[:50])
+    (folder / "junk.png").write_text("not an image")
+    out = tmp_path / "streams"
+    result = run(runner, "encode", folder, out)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.stdout.splitlines()[-1].startswith("2 done, 0 skipped, 2 failed")
+    errors = result.stderr.splitlines()
+    assert errors == [
+        f"lumacodec: error: {folder / 'junk.png'} is not a readable image (unknown format)",
+        f"lumacodec: error: {folder / 'sub' / 'broken.png'} is not a readable image "
+        f"(OSError: image file is truncated)",
+    ]
+    assert {p.name for p in out.rglob("*.lmc")} == {"a.lmc", "b.lmc"}
+
+    (out / "bad.lmc").write_bytes(b"\x89LMC but not a stream")
+    result = run(runner, "decode", out, tmp_path / "png", "--no-enhance")
+    assert result.exit_code == 1
+    [error] = result.stderr.splitlines()
+    assert error.startswith(f"lumacodec: error: {out / 'bad.lmc'}: ")
+    assert {p.name for p in (tmp_path / "png").rglob("*")} == {"a.png", "sub", "b.png"}
+
+
+def test_demo_quiet(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lumacodec import demo
+
+    pixels = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    monkeypatch.setattr(demo, "sample_photos", lambda: {"tiny": pixels})
+    result = run(runner, "demo", "--output", tmp_path / "d", "--no-enhance", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "" and result.stdout.count("| tiny |") == len(lumacodec.QUALITIES)

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import glob
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import takewhile
+from itertools import islice, takewhile
 from pathlib import Path
 from statistics import fmean
 from typing import Any, Literal
@@ -135,12 +136,15 @@ def encode_files(
         common folder).  Folders and patterns take the files with an image extension
         (:func:`lumacodec.files.image_suffixes`); a list is taken as it is.
     dst_dir
-        The output folder, created if missing.
+        The output folder, created if missing.  Two sources with one output (``a.jpg`` and
+        ``a.png``) make the second a failure rather than overwrite the first.
     quality, hints, effort, search
         :func:`lumacodec.encode`'s options, the same for every file.
     jobs
         Worker processes; 1 encodes in this process.  Each worker gets its share of the
-        CPU's threads.
+        CPU's threads.  The workers are spawned (never forked: torch is not fork-safe) and
+        import the caller's main module, so a script calls this under
+        ``if __name__ == "__main__":``.
     resume
         Skip a file whose output exists and is at least as new as the file (so a run that was
         stopped goes on where it was); False encodes every file again.  Only the times are
@@ -165,6 +169,7 @@ def encode_files(
         ``dst_dir`` is a file, or ``jobs`` < 1.
     """
     options = {"quality": quality, "hints": hints, "effort": effort, "search": search}
+    _check_jobs(jobs)
     pairs = _pairs(src, dst_dir, image_suffixes(), STREAM_SUFFIX, "image")
     return _transcode(_encode_one, pairs, options, jobs, resume, progress, on_file, "encode")
 
@@ -202,6 +207,7 @@ def decode_files(
     if suffix == STREAM_SUFFIX or output_format(f"image{suffix}") is None:
         raise LumacodecError(f"unknown output image format: {fmt} (use e.g. png, jpg, webp)")
     options = {"enhance": enhance, "device": device, "colour": colour, "max_pixels": max_pixels}
+    _check_jobs(jobs)
     pairs = _pairs(src, dst_dir, {STREAM_SUFFIX}, suffix, "stream")
     return _transcode(_decode_one, pairs, options, jobs, resume, progress, on_file, "decode")
 
@@ -325,10 +331,17 @@ def _run_one(step: Step, src: Path, dst: Path, options: dict[str, Any]) -> FileR
         return FileResult(src, dst, "failed", reason=_one_line(exc))
 
 
+def _check_jobs(jobs: int) -> None:
+    if jobs < 1:
+        raise LumacodecError(f"jobs must be at least 1, got {jobs}")
+
+
 def _init_worker(threads: int) -> None:
-    """Give each of ``jobs`` workers its share of the CPU's threads."""
+    """Give each of ``jobs`` workers its share of the CPU's threads, and leave Ctrl-C to the
+    main process (which lets the files in progress finish, cancels the rest and stops)."""
     import torch
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
 
 
@@ -346,8 +359,6 @@ def _transcode(
     label: str,
 ) -> Summary:
     """Run ``step`` on every pair not up to date; collect the results into a Summary."""
-    if jobs < 1:
-        raise LumacodecError(f"jobs must be at least 1, got {jobs}")
     start = time.perf_counter()
     results: list[FileResult] = []
 
@@ -362,6 +373,9 @@ def _transcode(
         if dst in first_source:  # a.jpg and a.png both make a.lmc
             record(FileResult(src, dst, "failed",
                               reason=f"{dst} is already the output of {first_source[dst]}"))
+            continue
+        if dst.resolve() == src.resolve():  # a listed .lmc "encoded" into its own folder
+            record(FileResult(src, dst, "failed", reason="the output would replace its source"))
             continue
         first_source[dst] = src
         if resume and _up_to_date(src, dst):
@@ -392,14 +406,24 @@ def _results(
         initializer=_init_worker,
         initargs=(max(1, (os.cpu_count() or 1) // jobs),),
     )
+    waiting = iter(todo)
+    running: dict[Future[FileResult], tuple[Path, Path]] = {}
+
+    def submit(n: int) -> None:
+        for src, dst in islice(waiting, n):
+            running[pool.submit(_run_one, step, src, dst, options)] = (src, dst)
+
     try:
-        futures = {pool.submit(_run_one, step, src, dst, options): (src, dst)
-                   for src, dst in todo}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # the worker itself died (killed, out of memory)
-                yield FileResult(*futures[future], "failed", reason=_one_line(exc))
+        submit(jobs)  # one file per worker in flight: an interrupted run stops soon
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                src, dst = running.pop(future)
+                try:
+                    yield future.result()
+                except Exception as exc:  # the worker itself died (killed, out of memory)
+                    yield FileResult(src, dst, "failed", reason=_one_line(exc))
+                submit(1)
     finally:  # interrupted: drop what has not started, let the running files finish
         pool.shutdown(wait=True, cancel_futures=True)
 

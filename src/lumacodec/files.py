@@ -12,7 +12,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import LumacodecError
 
@@ -44,7 +44,9 @@ def read_image(path: PathLike) -> Image.Image:
             im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise LumacodecError(f"{path}: {exc}") from None
-    except Exception as exc:  # Pillow raises many types for damaged or unknown files
+    except UnidentifiedImageError:  # its message names our BytesIO object: no use to a person
+        raise LumacodecError(f"{path} is not a readable image (unknown format)") from None
+    except Exception as exc:  # Pillow raises many types for damaged files
         raise LumacodecError(
             f"{path} is not a readable image ({type(exc).__name__}: {exc})"
         ) from None

@@ -36,6 +36,7 @@ def progress_bar(
         elapsed = time.time() - bar.start
         return f"{bar.pos / elapsed:.2f} {unit}/s" if bar.pos and elapsed > 0 else None
 
-    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
-                           show_eta=True, item_show_func=rate) as bar:
+    bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
+                            show_eta=True, item_show_func=rate)
+    with bar:
         yield lambda: bar.update(1)
