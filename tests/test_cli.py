@@ -482,3 +482,28 @@ def test_demo_quiet(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.Monke
     result = run(runner, "demo", "--output", tmp_path / "d", "--no-enhance", "--quiet")
     assert result.exit_code == 0, result.output
     assert result.stderr == "" and result.stdout.count("| tiny |") == len(lumacodec.QUALITIES)
+
+
+# --- rate control and pixel limits ---------------------------------------------------------
+
+
+def test_encode_to_a_target_size(runner: CliRunner, tmp_path: Path, natural_image) -> None:
+    src = tmp_path / "photo.png"
+    Image.fromarray(natural_image).save(src)
+    for flag, value, limit in (("--target-size", "1.5KB", 1500), ("--target-bpp", 0.5, 1024)):
+        out = tmp_path / f"{flag}.lmc"
+        result = run(runner, "encode", src, out, flag, value)
+        assert result.exit_code == 0, result.output
+        assert 0.9 * limit <= len(out.read_bytes()) <= limit
+    result = run(runner, "encode", src, tmp_path / "x.lmc", "--target-size", "twenty")
+    assert "cannot read the size 'twenty'" in assert_one_line_failure(result, 1)
+    result = run(runner, "encode", src, tmp_path / "x.lmc", "--target-size", "10")
+    assert "no stream of this image fits in 10 bytes" in assert_one_line_failure(result, 1)
+    assert not (tmp_path / "x.lmc").exists()
+
+
+def test_decode_max_pixels(runner: CliRunner, tmp_path: Path, lmc: Path) -> None:
+    result = run(runner, "decode", lmc, tmp_path / "o.png", "--no-enhance", "--max-pixels", 100)
+    assert "exceeds the limit of 100 pixels" in assert_one_line_failure(result, 1)
+    result = run(runner, "decode", lmc, tmp_path / "o.png", "--no-enhance", "--max-pixels", 120)
+    assert result.exit_code == 0, result.output

@@ -119,6 +119,8 @@ def encode_files(
     hints: bool = True,
     effort: int = 1,
     search: bool = False,
+    target_bpp: float | None = None,
+    target_size: int | None = None,
     jobs: int = 1,
     resume: bool = True,
     progress: bool | None = None,
@@ -138,8 +140,9 @@ def encode_files(
     dst_dir
         The output folder, created if missing.  Two sources with one output (``a.jpg`` and
         ``a.png``) make the second a failure rather than overwrite the first.
-    quality, hints, effort, search
-        :func:`lumacodec.encode`'s options, the same for every file.
+    quality, hints, effort, search, target_bpp, target_size
+        :func:`lumacodec.encode`'s options, the same for every file (``target_size``: bytes
+        per file).
     jobs
         Worker processes; 1 encodes in this process.  Each worker gets its share of the
         CPU's threads.  The workers are spawned (never forked: torch is not fork-safe) and
@@ -168,7 +171,8 @@ def encode_files(
         When ``src`` names nothing (no such file or folder, a pattern that matches no image),
         ``dst_dir`` is a file, or ``jobs`` < 1.
     """
-    options = {"quality": quality, "hints": hints, "effort": effort, "search": search}
+    options = {"quality": quality, "hints": hints, "effort": effort, "search": search,
+               "target_bpp": target_bpp, "target_size": target_size}
     _check_jobs(jobs)
     pairs = _pairs(src, dst_dir, image_suffixes(), STREAM_SUFFIX, "image")
     return _transcode(_encode_one, pairs, options, jobs, resume, progress, on_file, "encode")

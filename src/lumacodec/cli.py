@@ -150,17 +150,27 @@ def main() -> None:
     help="Choose scale, base quality and hint for this image by rate-distortion "
     "(slower encode, better quality for the bits on average).",
 )
+@click.option("--target-bpp", type=float, default=None,
+              help="Instead of --quality: the best stream of at most this many bits per pixel.")
+@click.option("--target-size", default=None,
+              help="Instead of --quality: the best stream of at most this size (20000, 20KB, "
+              "19.5KiB, 1.2MB).")
 @_folder_options
 @_one_line_errors
 def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort: int,
-           search: bool, jobs: int, no_resume: bool, quiet: bool) -> None:
+           search: bool, target_bpp: float | None, target_size: str | None, jobs: int,
+           no_resume: bool, quiet: bool) -> None:
     """Encode the image SRC into the lumacodec stream DST.
 
     With a folder or a quoted glob pattern ('photos/**/*.jpg') as SRC, or several SRCs, encode
     every image into the folder DST (sub-folders mirrored, a.jpg -> a.lmc); outputs already
     up to date are skipped, so running it again resumes a stopped run.
     """
-    options = {"quality": quality, "hints": not no_hints, "effort": effort, "search": search}
+    from .ratecontrol import parse_size
+
+    options = {"quality": quality, "hints": not no_hints, "effort": effort, "search": search,
+               "target_bpp": target_bpp,
+               "target_size": None if target_size is None else parse_size(target_size)}
     if _folder_mode(src, dst):
         from .batch import encode_files
 

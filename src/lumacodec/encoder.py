@@ -22,6 +22,7 @@ from .errors import LumacodecError
 from .hints import encode_hint
 from .images import ImageLike, to_pixels
 from .presets import QUALITIES, Preset
+from .ratecontrol import budget_bytes, encode_to_size
 from .search import search as search_settings
 
 
@@ -43,6 +44,8 @@ def encode(
     hints: bool = True,
     effort: int = 1,
     search: bool = False,
+    target_bpp: float | None = None,
+    target_size: int | None = None,
 ) -> bytes:
     """Encode an image into a lumacodec stream.
 
@@ -63,12 +66,19 @@ def encode(
         rate–distortion (:mod:`lumacodec.search`) instead of taking the ladder's: a better
         PSNR for the bits on average, for up to 18 plane codings instead of 2.  The rate then
         varies more between images of one quality.  Needs an integer ``quality``.
+    target_bpp, target_size
+        Rate control (:mod:`lumacodec.ratecontrol`): instead of ``quality``, the best
+        settings whose stream is at most this many bits per pixel, or bytes.  Never over the
+        target; a :class:`LumacodecError` says how small a stream can be when none fits.
     """
     preset = resolve_preset(quality)
     if effort not in (0, 1, 2):
         raise LumacodecError(f"effort must be 0, 1 or 2, got {effort!r}")
     if search and isinstance(quality, Preset):
         raise LumacodecError("search chooses the settings of a quality 1–10, not of a Preset")
+    targeted = target_bpp is not None or target_size is not None
+    if targeted and search:
+        raise LumacodecError("a target size and search cannot be combined (yet)")
     pixels, mode = to_pixels(image)
     height, width = pixels.shape[:2]
     if height == 0 or width == 0:
@@ -94,6 +104,12 @@ def encode(
             network_id=weights.bundled_id(),
         )
 
+    if targeted:
+        budget = budget_bytes(height * width, target_bpp, target_size)
+        return encode_to_size(
+            L, ab, budget, effort,
+            lambda p, base, hint: pack(Stream(header(p, hint is not None), base, hint)),
+        )
     if search:
         choice = search_settings(pixels, mode, L, ab, int(quality), effort, header)
         preset, base, hint = choice.preset, choice.base, choice.hint

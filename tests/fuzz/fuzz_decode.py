@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import atheris
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -94,6 +95,7 @@ def custom_mutator(data: bytes, max_size: int, seed: int) -> bytes:
 
 
 def main() -> None:
+    torch.set_num_threads(1)  # one core per fuzzer: timings then do not depend on the others
     atheris.Setup(sys.argv, test_one_input, custom_mutator=custom_mutator)
     atheris.Fuzz()
 
