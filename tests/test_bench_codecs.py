@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from lumacodec.bench.codecs import (
+    BASELINES,
     REGISTRY,
     CompressAICodec,
     JpegCodec,
@@ -79,3 +83,17 @@ def test_compressai_is_optional() -> None:
         pytest.skip("compressai is installed here")
     codecs, notes = make_codecs(["jpeg", "compressai"])
     assert [c.name for c in codecs] == ["jpeg"] and "compressai" in notes[0]
+
+
+def test_avif_psnr_anchors_are_tuned_for_psnr(photo: np.ndarray) -> None:
+    """avif-psnr: libaom's tune=psnr at 4:4:4; -slow the same at speed 2; both are anchors of
+    the BD-rate tables."""
+    for name, speed in (("avif-psnr", 6), ("avif-psnr-slow", 2)):
+        codec = REGISTRY[name]()
+        assert codec.settings()["speed"] == speed
+        assert codec.settings()["subsampling"] == "4:4:4"
+        assert dict(codec.settings()["advanced"]) == {"tune": "psnr"}
+        data = codec.encode(photo, 60)
+        with Image.open(io.BytesIO(data)) as im:
+            assert im.format == "AVIF" and im.size == photo.shape[1::-1]
+    assert {"avif", "avif-psnr", "avif-psnr-slow"} <= set(BASELINES)
