@@ -4,14 +4,16 @@ output.
 Each trial starts a real ``lumacodec`` process writing over an existing output, kills it at a
 random moment of its run, and checks that the output path holds the previous file or a
 complete, valid new one (and, where there was none, nothing or a complete one).  The default
-run kills a few times per command; ``-m slow`` runs the ≥ 200 kills whose figures
+run kills a few times per command; ``-m slow`` runs the 500 kills whose figures
 docs/reliability.md reports.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,12 +34,14 @@ PLUGIN_SAVE = ("from PIL import Image; import lumacodec, sys; "
 
 
 def run_and_kill(args: list[str], at: float) -> int | None:
-    """Start ``args``, SIGKILL it after ``at`` seconds; its exit code if it ended first."""
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Start ``args``, SIGKILL it and its worker processes (its process group) after ``at``
+    seconds; its exit code if it ended first."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     try:
         return proc.wait(timeout=at)
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return None
 
@@ -53,7 +57,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     Image.fromarray(photo[::-1]).save(d / "other.png")
     (d / "photo.lmc").write_bytes(lumacodec.encode(photo, 5))
     (d / "other.lmc").write_bytes(lumacodec.encode(photo[::-1], 5))
-    return {p.stem + p.suffix: p for p in d.iterdir()}
+    folder = d / "photos"
+    for i in range(6):
+        (folder / f"sub{i % 2}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.roll(photo, 40 * i, axis=1)).save(folder / f"sub{i % 2}" / f"{i}.png")
+    return {p.name: p for p in d.iterdir()}
 
 
 def is_complete_stream(data: bytes) -> bool:
@@ -84,7 +92,18 @@ def commands(files: dict[str, Path], out: Path) -> dict[str, tuple[list[str], Pa
         "plugin save": ([sys.executable, "-c", PLUGIN_SAVE, str(files["photo.png"]),
                          str(out / "b.lmc")], out / "b.lmc", files["other.lmc"],
                         is_complete_stream),
+        "folder encode": (cli + ["encode", str(files["photos"]), str(out / "streams"),
+                                 "--jobs", "2", "--no-resume", "--quiet"],
+                          out / "streams", files["other.lmc"], is_complete_stream),
     }
+
+
+def folder_state(folder: Path, previous: bytes, complete: object) -> str:
+    """What a folder of outputs holds: every file the previous one or complete, or not."""
+    outputs = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    ok = all(p.read_bytes() == previous or complete(p.read_bytes())  # type: ignore[operator]
+             for p in outputs)
+    return ("complete" if outputs else "nothing") if ok else "partial"
 
 
 def kill_trials(files: dict[str, Path], out: Path, name: str, kills: int,
@@ -98,16 +117,21 @@ def kill_trials(files: dict[str, Path], out: Path, name: str, kills: int,
     seen: Counter = Counter()
     while seen["killed"] < kills:
         had_previous = rng.random() < 0.8
+        if target.is_dir():
+            shutil.rmtree(target)
         target.unlink(missing_ok=True)
-        if had_previous:
+        if had_previous and name != "folder encode":
             target.write_bytes(previous.read_bytes())
-        for stale in out.glob(".*.tmp"):
+        for stale in out.rglob(".*.tmp"):
             stale.unlink()
         code = run_and_kill(argv, rng.uniform(0.2, 1.1) * duration)
         seen["killed" if code is None else "finished"] += 1
-        if code is None and any(out.glob(".*.tmp")):
+        if code is None and any(out.rglob(".*.tmp")):
             seen["killed while writing (temporary file left)"] += 1
-        if not target.exists():
+        if name == "folder encode":
+            state = folder_state(target, previous.read_bytes(), complete) if target.exists() \
+                else "nothing"
+        elif not target.exists():
             state = "nothing" if not had_previous else "previous file lost"
         else:
             data = target.read_bytes()
@@ -133,10 +157,12 @@ def test_sigkill_leaves_no_partial_output(files: dict[str, Path], tmp_path: Path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["encode", "decode", "plugin save"])
-def test_sigkill_200_times(files: dict[str, Path], tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize("name, kills", [("encode", 200), ("decode", 200), ("plugin save", 50),
+                                         ("folder encode", 50)])
+def test_sigkill_many_times(files: dict[str, Path], tmp_path: Path, name: str,
+                            kills: int) -> None:
     """The figures of docs/reliability.md (printed with ``-s``)."""
-    seen = kill_trials(files, tmp_path, name, kills=200, seed=1)
+    seen = kill_trials(files, tmp_path, name, kills=kills, seed=1)
     print(f"\n{name}: {dict(seen)}")
     allowed = {"killed", "finished", "nothing", "previous", "complete",
                "killed while writing (temporary file left)"}
