@@ -61,6 +61,15 @@ def network_factory() -> Callable[..., weights.NetworkSet]:
 
 
 @pytest.fixture
+def no_ray(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if Ray (the ``ray`` extra) were not installed: ``import ray`` fails, and
+    lumacodec.ray_engine is imported afresh."""
+    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.delitem(sys.modules, "lumacodec.ray_engine", raising=False)
+    monkeypatch.delattr(lumacodec, "ray_engine", raising=False)
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 

@@ -117,7 +117,24 @@ def test_bad_arguments(photos: Path, tmp_path: Path) -> None:
         lumacodec.decode_files(photos, tmp_path / "o", fmt="xyz")
     with pytest.raises(LumacodecError, match="jobs must be at least 1"):
         lumacodec.encode_files(photos, tmp_path / "o", jobs=0)
+    with pytest.raises(LumacodecError, match="object-storage paths are not supported yet"):
+        lumacodec.encode_files("s3://bucket/photos/", tmp_path / "o")
+    with pytest.raises(LumacodecError, match="not supported yet: gs://bucket/streams"):
+        lumacodec.encode_files(photos, "gs://bucket/streams")
     assert not (tmp_path / "o").exists()  # nothing made for a call refused
+
+
+def test_engine_arguments(photos: Path, tmp_path: Path, no_ray: None) -> None:
+    """An unknown engine, an address without Ray, and engine="ray" without the extra (the
+    runs on Ray are tests/test_ray_engine.py's): refused before anything is made."""
+    with pytest.raises(LumacodecError, match="unknown engine: 'spark'"):
+        lumacodec.encode_files(photos, tmp_path / "o", engine="spark")  # type: ignore[arg-type]
+    with pytest.raises(LumacodecError, match="an address is for engine='ray'"):
+        lumacodec.decode_files(photos, tmp_path / "o", address="auto")
+    with pytest.raises(LumacodecError, match=r"^engine='ray' needs Ray: pip install "
+                                             r"'lumacodec\[ray\]'$"):
+        lumacodec.encode_files(photos, tmp_path / "o", engine="ray")
+    assert not (tmp_path / "o").exists()
 
 
 # --- failures ---------------------------------------------------------------------------------

@@ -474,6 +474,20 @@ def test_folder_with_a_corrupt_file(runner: CliRunner, tmp_path: Path, folder: P
     assert {p.name for p in (tmp_path / "png").rglob("*")} == {"a.png", "sub", "b.png"}
 
 
+def test_folder_engine_options(runner: CliRunner, tmp_path: Path, folder: Path,
+                               no_ray: None) -> None:
+    """--engine and --address reach encode_files / decode_files (the runs on Ray are
+    tests/test_ray_engine.py's); their errors are one line."""
+    result = run(runner, "encode", folder, tmp_path / "o", "--engine", "spark")
+    assert "spark" in assert_one_line_failure(result, code=2)
+    result = run(runner, "decode", folder, tmp_path / "o", "--address", "auto")
+    assert "an address is for engine='ray'" in assert_one_line_failure(result, code=1)
+    result = run(runner, "encode", folder, tmp_path / "o", "--engine", "ray")
+    assert assert_one_line_failure(result, code=1) == (
+        "lumacodec: error: engine='ray' needs Ray: pip install 'lumacodec[ray]'\n")
+    assert not (tmp_path / "o").exists()
+
+
 def test_demo_quiet(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lumacodec import demo
 

@@ -5,7 +5,8 @@
     src: a folder | "photos/**/*.jpg" | [paths]
       ─► (source, output) pairs, sub-folders mirrored under dst_dir: a/b.jpg ─► a/b.lmc
       ─► output at least as new as its source? skipped (resume)
-      ─► api.encode_file / api.decode_file, here (jobs=1) or in ``jobs`` spawned workers
+      ─► api.encode_file / api.decode_file, here (jobs=1), in ``jobs`` spawned workers
+         or on the actors of a Ray cluster (engine="ray": :mod:`lumacodec.ray_engine`)
       ─► one FileResult per file: done | skipped | failed (a one-line reason)
       ─► Summary: counts, bytes, mean bpp, wall time, images/s
 
@@ -18,6 +19,7 @@ others; its failure is recorded and the rest go on.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import signal
@@ -42,6 +44,8 @@ STREAM_SUFFIX = ".lmc"
 #: What ``src`` may be: a folder, a glob pattern, one file, or a list of files.
 Sources = PathLike | Iterable[PathLike]
 Status = Literal["done", "skipped", "failed"]
+#: Where the files are transcoded: this machine's processes, or a Ray cluster.
+Engine = Literal["local", "ray"]
 _GLOB_MAGIC = frozenset("*?[")
 
 
@@ -125,6 +129,8 @@ def encode_files(
     resume: bool = True,
     progress: bool | None = None,
     on_file: Callable[[FileResult], None] | None = None,
+    engine: Engine = "local",
+    address: str | None = None,
 ) -> Summary:
     """Encode many images into ``.lmc`` streams under ``dst_dir``: ``<rel>.jpg`` becomes
     ``dst_dir/<rel>.lmc``.
@@ -158,6 +164,16 @@ def encode_files(
     on_file
         Called in this process with each file's :class:`FileResult` as it finishes (the CLI
         prints its per-file lines with it).
+    engine
+        ``"local"``: this machine, as ``jobs`` says.  ``"ray"`` (``pip install
+        lumacodec[ray]``): the actors of a Ray cluster, at most ``jobs`` of them, each with
+        one CPU (and one GPU for a decode with ``device="cuda"``), loading the networks once;
+        the same files, outputs and summary (:mod:`lumacodec.ray_engine`).  Every worker
+        reads and writes the paths itself: they must name the same files on every node.
+    address
+        For ``engine="ray"``: the cluster to connect to (``"auto"``, ``"ray://host:10001"``);
+        None starts a Ray instance on this machine with ``jobs`` CPUs.  Either way, a Ray this
+        process has already started (``ray.init``) is the one used.
 
     Returns
     -------
@@ -169,13 +185,14 @@ def encode_files(
     ------
     LumacodecError
         When ``src`` names nothing (no such file or folder, a pattern that matches no image),
-        ``dst_dir`` is a file, or ``jobs`` < 1.
+        ``dst_dir`` is a file, ``jobs`` < 1, the engine is unknown, Ray is not installed for
+        ``engine="ray"`` or its cluster cannot be reached.
     """
     options = {"quality": quality, "hints": hints, "effort": effort, "search": search,
                "target_bpp": target_bpp, "target_size": target_size}
-    _check_jobs(jobs)
+    run = _runner(engine, jobs, address)
     pairs = _pairs(src, dst_dir, image_suffixes(), STREAM_SUFFIX, "image")
-    return _transcode(_encode_one, pairs, options, jobs, resume, progress, on_file, "encode")
+    return _transcode(_encode_one, pairs, options, run, resume, progress, on_file, "encode")
 
 
 def decode_files(
@@ -191,12 +208,15 @@ def decode_files(
     resume: bool = True,
     progress: bool | None = None,
     on_file: Callable[[FileResult], None] | None = None,
+    engine: Engine = "local",
+    address: str | None = None,
 ) -> Summary:
     """Decode many ``.lmc`` streams into images under ``dst_dir``: ``<rel>.lmc`` becomes
     ``dst_dir/<rel>.<fmt>``.
 
-    ``src``, ``dst_dir``, ``jobs``, ``resume``, ``progress`` and ``on_file`` are as in
-    :func:`encode_files` (folders and patterns take the ``.lmc`` files); ``enhance``,
+    ``src``, ``dst_dir``, ``jobs``, ``resume``, ``progress``, ``on_file``, ``engine`` and
+    ``address`` are as in :func:`encode_files` (folders and patterns take the ``.lmc``
+    files; with ``engine="ray"`` and ``device="cuda"`` each actor has a GPU); ``enhance``,
     ``device``, ``colour`` and ``max_pixels`` are :func:`lumacodec.decode`'s; ``fmt`` is the
     output format's extension (``png``, ``jpg``, ``webp``, ...).  Each worker loads the
     networks once (:func:`lumacodec.weights.bundled` is cached per process).  The summary's
@@ -211,9 +231,9 @@ def decode_files(
     if suffix == STREAM_SUFFIX or output_format(f"image{suffix}") is None:
         raise LumacodecError(f"unknown output image format: {fmt} (use e.g. png, jpg, webp)")
     options = {"enhance": enhance, "device": device, "colour": colour, "max_pixels": max_pixels}
-    _check_jobs(jobs)
+    run = _runner(engine, jobs, address)
     pairs = _pairs(src, dst_dir, {STREAM_SUFFIX}, suffix, "stream")
-    return _transcode(_decode_one, pairs, options, jobs, resume, progress, on_file, "decode")
+    return _transcode(_decode_one, pairs, options, run, resume, progress, on_file, "decode")
 
 
 # --- which files ----------------------------------------------------------------------------
@@ -230,6 +250,10 @@ def _pairs(
     src: Sources, dst_dir: PathLike, suffixes: Iterable[str], out_suffix: str, what: str
 ) -> list[tuple[Path, Path]]:
     """(source, output) for every file that ``src`` names, sorted by source."""
+    for where in (src, dst_dir):
+        if isinstance(where, str) and "://" in where:  # rather than a local folder "s3:"
+            raise LumacodecError(f"object-storage paths are not supported yet: {where} (use a "
+                                 "folder every worker sees, e.g. NFS; docs/ray.md)")
     dst_dir = Path(dst_dir)
     if dst_dir.exists() and not dst_dir.is_dir():
         raise LumacodecError(f"the output folder is a file: {dst_dir}")
@@ -317,7 +341,10 @@ def _decode_one(src: Path, dst: Path, options: dict[str, Any]) -> FileResult:
                       bpp=len(data) * 8 / (header.width * header.height))
 
 
+#: One file's work: (source, output, options) -> its result; raises for a bad file.
 Step = Callable[[Path, Path, dict[str, Any]], FileResult]
+#: How the files to do are run: (step, pairs, options) -> each file's result, as they finish.
+Runner = Callable[[Step, list[tuple[Path, Path]], dict[str, Any]], Iterator[FileResult]]
 
 
 def _one_line(exc: BaseException) -> str:
@@ -329,15 +356,27 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _run_one(step: Step, src: Path, dst: Path, options: dict[str, Any]) -> FileResult:
+    """``step`` on one file, its failure recorded rather than raised (used by every engine)."""
     try:
         return step(src, dst, options)
     except Exception as exc:  # one bad file never stops the others
         return FileResult(src, dst, "failed", reason=_one_line(exc))
 
 
-def _check_jobs(jobs: int) -> None:
+def _runner(engine: str, jobs: int, address: str | None) -> Runner:
+    """The engine's runner, its arguments checked before anything is listed or made.  Ray's
+    module (and Ray) is imported only here, only for ``engine="ray"``."""
     if jobs < 1:
         raise LumacodecError(f"jobs must be at least 1, got {jobs}")
+    if engine == "ray":
+        from . import ray_engine  # a LumacodecError naming the extra when Ray is missing
+
+        return functools.partial(ray_engine.results, jobs=jobs, address=address)
+    if engine != "local":
+        raise LumacodecError(f"unknown engine: {engine!r} (use 'local' or 'ray')")
+    if address is not None:
+        raise LumacodecError("an address is for engine='ray' (a Ray cluster)")
+    return functools.partial(_results, jobs=jobs)
 
 
 def _init_worker(threads: int) -> None:
@@ -356,13 +395,14 @@ def _transcode(
     step: Step,
     pairs: list[tuple[Path, Path]],
     options: dict[str, Any],
-    jobs: int,
+    run: Runner,
     resume: bool,
     progress: bool | None,
     on_file: Callable[[FileResult], None] | None,
     label: str,
 ) -> Summary:
-    """Run ``step`` on every pair not up to date; collect the results into a Summary."""
+    """Run ``step`` with ``run`` on every pair not up to date; collect the results into a
+    Summary.  The listing, the resume rule and the summary are the same for every engine."""
     start = time.perf_counter()
     results: list[FileResult] = []
 
@@ -387,16 +427,17 @@ def _transcode(
         else:
             todo.append((src, dst))
     with progress_bar(len(todo), label, progress) as advance:
-        for result in _results(step, todo, options, jobs):
+        for result in run(step, todo, options):
             record(result)
             advance()
     return _summarise(results, time.perf_counter() - start)
 
 
 def _results(
-    step: Step, todo: list[tuple[Path, Path]], options: dict[str, Any], jobs: int
+    step: Step, todo: list[tuple[Path, Path]], options: dict[str, Any], *, jobs: int
 ) -> Iterator[FileResult]:
-    """Each file's result, as the files finish: in this process, or in ``jobs`` workers."""
+    """The local engine: each file's result, as the files finish, in this process or in
+    ``jobs`` workers."""
     if jobs == 1 or len(todo) <= 1:
         for src, dst in todo:
             yield _run_one(step, src, dst, options)

@@ -73,13 +73,21 @@ def _colour_option(default: str, help: str) -> Callable[..., Any]:
 
 
 def _folder_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--jobs``, ``--no-resume`` and ``--quiet``: the options of folder mode."""
+    """``--jobs``, ``--no-resume``, ``--quiet``, ``--engine`` and ``--address``: the options
+    of folder mode."""
     options = [
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Worker processes (folder mode)."),
+                     help="Worker processes (folder mode; with --engine ray, the most actors)."),
         click.option("--no-resume", is_flag=True,
                      help="Redo the outputs that are already up to date (folder mode)."),
         click.option("--quiet", is_flag=True, help="No progress bar and no per-file lines."),
+        click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+                     show_default=True,
+                     help="Folder mode: this machine's processes, or a Ray cluster "
+                     "(pip install 'lumacodec[ray]'; paths visible to every node)."),
+        click.option("--address", default=None, metavar="ADDR",
+                     help="With --engine ray: the cluster (auto, ray://host:10001); default: "
+                     "a Ray instance on this machine with --jobs CPUs."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -95,7 +103,8 @@ def _folder_mode(src: tuple[str, ...], dst: str) -> bool:
 
 
 def _run_folder(transcode: Callable[..., Any], src: tuple[str, ...], dst: str, jobs: int,
-                no_resume: bool, quiet: bool, **options: Any) -> None:
+                no_resume: bool, quiet: bool, engine: str, address: str | None,
+                **options: Any) -> None:
     """Run :func:`~lumacodec.batch.encode_files` or ``decode_files``; print one line per file
     (unless a progress bar stands for them on this terminal), the summary and the failures;
     exit 1 if any file failed."""
@@ -109,7 +118,8 @@ def _run_folder(transcode: Callable[..., Any], src: tuple[str, ...], dst: str, j
     per_file = not quiet and not (shown(None) and sys.stdout.isatty())
     summary = transcode(src[0] if len(src) == 1 else list(src), dst, jobs=jobs,
                         resume=not no_resume, progress=False if quiet else None,
-                        on_file=print_file if per_file else None, **options)
+                        on_file=print_file if per_file else None, engine=engine,
+                        address=address, **options)
     click.echo(str(summary))
     for line in summary.failure_lines():
         click.echo(f"lumacodec: error: {line}", err=True)
@@ -159,7 +169,7 @@ def main() -> None:
 @_one_line_errors
 def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort: int,
            search: bool, target_bpp: float | None, target_size: str | None, jobs: int,
-           no_resume: bool, quiet: bool) -> None:
+           no_resume: bool, quiet: bool, engine: str, address: str | None) -> None:
     """Encode the image SRC into the lumacodec stream DST.
 
     With a folder or a quoted glob pattern ('photos/**/*.jpg') as SRC, or several SRCs, encode
@@ -174,7 +184,7 @@ def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort:
     if _folder_mode(src, dst):
         from .batch import encode_files
 
-        _run_folder(encode_files, src, dst, jobs, no_resume, quiet, **options)
+        _run_folder(encode_files, src, dst, jobs, no_resume, quiet, engine, address, **options)
         return
     from .api import encode_file, info
     from .files import read_bytes
@@ -206,7 +216,7 @@ def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort:
 @_one_line_errors
 def decode(src: tuple[str, ...], dst: str, no_enhance: bool, device: str | None, colour: str,
            max_pixels: int | None, fmt: str | None, jobs: int, no_resume: bool,
-           quiet: bool) -> None:
+           quiet: bool, engine: str, address: str | None) -> None:
     """Decode the lumacodec stream SRC into the image DST (format from its extension).
 
     With a folder or a quoted glob pattern ('streams/**/*.lmc') as SRC, or several SRCs,
@@ -218,8 +228,8 @@ def decode(src: tuple[str, ...], dst: str, no_enhance: bool, device: str | None,
     if _folder_mode(src, dst):
         from .batch import decode_files
 
-        _run_folder(decode_files, src, dst, jobs, no_resume, quiet, fmt=fmt or "png",
-                    **options)
+        _run_folder(decode_files, src, dst, jobs, no_resume, quiet, engine, address,
+                    fmt=fmt or "png", **options)
         return
     if fmt is not None:
         raise LumacodecError("--format is for folders; the extension of DST names the format")
