@@ -153,3 +153,25 @@ def test_save_open_round_trip_in_memory() -> None:
         assert (im.format, im.mode, im.size) == ("LMC", "L", (6, 4))
         im.info["enhance"] = False
         assert abs(int(np.asarray(im).astype(int).mean()) - 128) <= 2
+
+
+def test_save_to_a_path_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow truncates a path before a plugin runs; for .lmc the stream is encoded first and
+    renamed into place, so a failed (or killed) save leaves the previous file."""
+    path = tmp_path / "photo.lmc"
+    path.write_bytes(b"previous")
+    with pytest.raises(lumacodec.LumacodecError):
+        Image.new("RGB", (4, 4)).save(path, quality=95)
+    assert path.read_bytes() == b"previous"
+    written = []
+    from lumacodec import files
+
+    real = files.atomic_write
+    monkeypatch.setattr(files, "atomic_write", lambda p, d: written.append(p) or real(p, d))
+    Image.new("RGB", (4, 4)).save(str(path), quality=3)
+    Image.new("RGB", (4, 4)).save(tmp_path / "other", format="LMC")
+    assert written == [str(path), tmp_path / "other"]
+    assert lumacodec.info(path.read_bytes())["width"] == 4
+    png = tmp_path / "a.png"
+    Image.new("RGB", (4, 4)).save(png)  # other formats: Pillow's own save
+    assert written == [str(path), tmp_path / "other"] and png.read_bytes()[:4] == b"\x89PNG"

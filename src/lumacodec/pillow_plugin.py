@@ -1,5 +1,8 @@
 """Pillow plugin: ``Image.open("x.lmc")`` and ``image.save("x.lmc", quality=q)``.
 
+Saving to an ``.lmc`` path is atomic (see :func:`_save_atomically`): the one change this
+module makes to Pillow beyond registering the format.
+
 Opening reads only the header (size and mode), as Pillow's own plugins do; pixels are decoded
 (with the networks) on ``load()``.  Importing :mod:`lumacodec` registers the plugin, and so
 does Pillow's ``PIL.plugins`` entry point when the package is installed.
@@ -7,6 +10,9 @@ does Pillow's ``PIL.plugins`` entry point when the package is installed.
 
 from __future__ import annotations
 
+import functools
+import io
+import os
 from typing import IO, Any
 
 from PIL import Image, ImageFile
@@ -15,6 +21,7 @@ from .container import MAGIC, parse_header
 from .errors import LumacodecError
 
 FORMAT = "LMC"
+EXTENSION = ".lmc"
 
 
 def _accept(prefix: bytes) -> bool:
@@ -64,7 +71,40 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     fp.write(data)
 
 
+_pillow_save = Image.Image.save
+
+
+def _is_lmc_path(fp: Any, format: str | None) -> bool:
+    if not isinstance(fp, (str, bytes, os.PathLike)):
+        return False
+    if format is not None:
+        return format.upper() == FORMAT
+    return os.path.splitext(os.fsdecode(fp))[1].lower() == EXTENSION
+
+
+@functools.wraps(_pillow_save)
+def _save_atomically(self: Image.Image, fp: Any, format: str | None = None,
+                     **params: Any) -> None:
+    """``Image.save`` for everything, except that an ``.lmc`` *path* is written atomically.
+
+    Pillow opens (and so truncates) the target before any plugin code runs, so a save killed
+    while encoding would leave an empty file; for ``.lmc`` paths the stream is encoded in
+    memory first and then written through a temporary file and a rename
+    (:func:`lumacodec.files.atomic_write`), like the CLI's outputs.  Other formats and file
+    objects go to Pillow's own ``save`` untouched.
+    """
+    if not _is_lmc_path(fp, format) or params.get("append") or params.get("save_all"):
+        return _pillow_save(self, fp, format, **params)
+    from .files import atomic_write
+
+    buf = io.BytesIO()
+    _pillow_save(self, buf, FORMAT, **params)
+    atomic_write(fp if not isinstance(fp, bytes) else os.fsdecode(fp), buf.getvalue())
+    return None
+
+
+Image.Image.save = _save_atomically  # type: ignore[method-assign]
 Image.register_open(FORMAT, LmcImageFile, _accept)
 Image.register_save(FORMAT, _save)
-Image.register_extension(FORMAT, ".lmc")
+Image.register_extension(FORMAT, EXTENSION)
 Image.register_mime(FORMAT, "image/x-lumacodec")
