@@ -6,7 +6,9 @@ import warnings
 
 import numpy as np
 import pytest
+from skimage.color import lab2rgb, rgb2lab
 
+from lumacodec import color
 from lumacodec.color import (
     AB_OFFSET,
     L_TO_U8,
@@ -16,6 +18,7 @@ from lumacodec.color import (
     grey_u8_to_L,
     lab_to_rgb,
     lab_to_rgb_u8,
+    planes_to_rgb_u8,
     rgb_to_lab,
     rgb_to_luma,
     u8_to_ab,
@@ -98,3 +101,49 @@ def test_ab_quantizer_within_half_a_step(rng: np.random.Generator) -> None:
     ]
     levels = np.arange(256, dtype=np.uint8)
     assert np.array_equal(ab_to_u8(u8_to_ab(levels)), levels)
+
+
+def _conversions(rgb: np.ndarray, lab: np.ndarray) -> dict[str, np.ndarray]:
+    """Every strip-wise conversion of color.py on one colour image and one Lab image."""
+    L, ab = lab[..., 0].copy(), np.moveaxis(lab[..., 1:], -1, 0).copy()
+    return {
+        "rgb_to_lab u8": rgb_to_lab(rgb),
+        "rgb_to_lab float": rgb_to_lab(rgb / 255.0),
+        "rgb_to_luma": rgb_to_luma(rgb),
+        "grey_u8_to_L": grey_u8_to_L(rgb[..., 1]),
+        "lab_to_rgb": lab_to_rgb(lab),
+        "lab_to_rgb_u8": lab_to_rgb_u8(lab),
+        "planes_to_rgb_u8": planes_to_rgb_u8(L, ab),
+        "planes_to_rgb_u8 grey": planes_to_rgb_u8(L, None),
+        "L_to_grey_u8": L_to_grey_u8(L),
+    }
+
+
+def test_strip_wise_conversion_equals_whole_image(
+    monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator
+) -> None:
+    """The conversions run a strip of rows at a time (bounded memory on big photos); the
+    result must be the whole-image conversion's bit for bit, for any strip height."""
+    rgb = rng.integers(0, 256, (97, 61, 3), dtype=np.uint8)
+    lab = (rng.random((97, 61, 3)) * [100, 300, 300] - [0, 150, 150]).astype(np.float32)
+    monkeypatch.setattr(color, "STRIP_PIXELS", 1 << 40)  # one strip: the whole image
+    whole = _conversions(rgb, lab)
+    # the one strip is scikit-image's own whole-image call
+    assert np.array_equal(whole["rgb_to_lab u8"], rgb2lab(rgb.astype(np.float32) / 255))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        reference = np.clip(lab2rgb(lab), 0, 1)
+    assert np.array_equal(whole["lab_to_rgb"], reference)
+    assert np.array_equal(whole["lab_to_rgb_u8"], whole["planes_to_rgb_u8"])
+    for pixels in (1, 61 * 5, 61 * 13 + 7, 4000):  # one row; 5 rows; 13 rows; 65 rows
+        monkeypatch.setattr(color, "STRIP_PIXELS", pixels)
+        for name, strips in _conversions(rgb, lab).items():
+            assert strips.dtype == whole[name].dtype and np.array_equal(strips, whole[name]), name
+
+
+def test_planes_to_rgb_u8_of_grey_is_L_to_grey_u8(rng: np.random.Generator) -> None:
+    L = rng.uniform(0, 100, (9, 14)).astype(np.float32)
+    rgb = planes_to_rgb_u8(L, None)
+    assert rgb.shape == (9, 14, 3) and rgb.flags.c_contiguous
+    assert np.array_equal(rgb[..., 0], L_to_grey_u8(L))
+    assert np.array_equal(rgb[..., 0], rgb[..., 2])

@@ -488,13 +488,36 @@ def test_tiled_networks_match_whole_image(monkeypatch, tiny_networks) -> None:
     hint = (rng.standard_normal((2, 140, 182)) * 10).astype(np.float32)
     whole_sr = decoder.super_resolve(L_low, 2, 30, (140, 182), tiny_networks, cpu)
     whole_ab = decoder.colorize(L, hint, 8, tiny_networks, cpu)
+    monkeypatch.setattr(decoder, "WHOLE", 64)
     monkeypatch.setattr(decoder, "TILE", 64)
+    monkeypatch.setattr(decoder, "SR_TILE", 24)
     monkeypatch.setattr(decoder, "TILE_MARGIN", 32)
     tiled_sr = decoder.super_resolve(L_low, 2, 30, (140, 182), tiny_networks, cpu)
     tiled_ab = decoder.colorize(L, hint, 8, tiny_networks, cpu)
     assert tiled_sr.shape == whole_sr.shape and tiled_ab.shape == whole_ab.shape
     assert np.abs(tiled_sr - whole_sr).max() < 1e-3
     assert np.abs(tiled_ab - whole_ab).max() < 1e-3
+
+
+def test_tiles_are_written_into_one_output() -> None:
+    """Each tile's centre lands in the caller's output exactly once: a network that is the
+    identity gives back its input, scaled, whatever the tiling."""
+    from lumacodec import decoder
+
+    x = np.random.default_rng(6).random((2, 75, 130)).astype(np.float32)
+    for whole, tile, margin in ((1000, 16, 0), (10, 16, 3), (10, 7, 5), (10, 200, 4)):
+        out = np.full((2, 70, 129), np.nan, np.float32)  # cropped: less than the input
+        decoder._tiled(lambda t: t, lambda r, c: torch.from_numpy(x[None, :, r, c]), x.shape[1:],
+                       out, scale=1, tile=tile, margin=margin, whole=whole, gain=3.0)
+        np.testing.assert_array_equal(out, x[:, :70, :129] * 3.0)
+    up = np.full((1, 150, 259), np.nan, np.float32)
+
+    def double(t: torch.Tensor) -> torch.Tensor:
+        return t.repeat_interleave(2, -1).repeat_interleave(2, -2)
+
+    decoder._tiled(double, lambda r, c: torch.from_numpy(x[None, :1, r, c]), x.shape[1:], up,
+                   scale=2, tile=16, margin=2, whole=10, gain=1.0)
+    np.testing.assert_array_equal(up[0], x[0].repeat(2, 0).repeat(2, 1)[:150, :259])
 
 
 def test_cascade_restores_coded_planes_first(monkeypatch, network_factory) -> None:
@@ -517,7 +540,8 @@ def test_cascade_restores_coded_planes_first(monkeypatch, network_factory) -> No
     np.testing.assert_allclose(
         decoder.super_resolve(L_low, 2, LOSSLESS_QUALITY, (140, 182), nets, cpu), lossless,
         atol=1e-3)
-    monkeypatch.setattr(decoder, "TILE", 64)
+    monkeypatch.setattr(decoder, "WHOLE", 64)
+    monkeypatch.setattr(decoder, "SR_TILE", 24)
     assert np.abs(decoder.super_resolve(L_low, 2, 30, (140, 182), nets, cpu) - whole).max() < 1e-3
 
 

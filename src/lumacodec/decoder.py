@@ -13,6 +13,13 @@ With ``enhance=False`` both networks are replaced by their classical counterpart
 bicubic hint or grey): the honest baseline the networks must beat.  Everything that decides
 how bits are read happens before any network runs, so the structure of the output never
 depends on floating-point results.
+
+Big images: each network runs on overlapping tiles once the image is larger than one piece
+(:data:`WHOLE`), each tile reading its network's receptive radius of context and writing
+straight into the output plane, and the Lab → RGB conversion goes a strip of rows at a time;
+a full-size plane is dropped as soon as it has been used.  Beyond the planes themselves (L,
+the bicubic hint and a/b: 20 bytes a pixel) memory is that of one tile, and a 24-megapixel
+photo decodes in 1.35 GB (benchmarks/results/big-image.md).
 """
 
 from __future__ import annotations
@@ -29,12 +36,12 @@ from PIL import Image
 
 from . import weights
 from .baselayer import LOSSLESS_QUALITY, decode_base, upsample_base
-from .color import AB_OFFSET, L_to_grey_u8, lab_to_rgb_u8
+from .color import AB_OFFSET, L_to_grey_u8, planes_to_rgb_u8
 from .container import NETWORK_ID_BYTES, Header, parse
 from .errors import LumacodecError
 from .hints import decode_hint, upsample_hint
 from .luma_colour import check_colour, colour_from_luma
-from .networks.colorizer import Colorizer
+from .networks.colorizer import NO_HINT_LOWPASS, Colorizer
 from .resample import downsample
 
 
@@ -94,34 +101,81 @@ def _inference(device: torch.device) -> Iterator[None]:
         yield
 
 
-#: Images larger than this (output pixels per side) run the networks on overlapping tiles, so
-#: decoding memory stays bounded (about 2 GB) however large the image.
-TILE = 1024
-#: Context each tile reads beyond the part it writes: more than the networks' receptive
-#: radius, and a multiple of 32 so a tile's hint-resolution grid stays aligned.
+#: Each network runs in one piece on an image of at most WHOLE + TILE_MARGIN output pixels a
+#: side (the SR networks: WHOLE / s + TILE_MARGIN / s input pixels at scale s, twice the
+#: margin for a cascade), as small images always have; a larger image runs on overlapping
+#: tiles, so that decoding memory beyond the image's own planes stays that of one tile
+#: however large the image.  Each tile's margin is its network's receptive radius.
+WHOLE = 1024
 TILE_MARGIN = 64
+#: Tile side of the colorizer and the hint restorer on larger images (output pixels), and of
+#: the SR networks (input pixels, where their 32-channel activations live), measured on a
+#: 2048² plane against a 768×512 one in one piece, one CPU thread
+#: (benchmarks/results/big-image.md).  SR: 384 and 512 run as fast per pixel as one piece,
+#: 768 1.2× slower (out of the caches).  Colorizer: tiles of 1024 are the fastest (1.1× one
+#: piece, against 1.6× for 768) but need twice the memory (0.42 GB against 0.21), which took a
+#: 24-megapixel decode to 1.53 GB instead of 1.34; it is about a quarter of the decode's time.
+TILE = 768
+SR_TILE = 512
+
+
+def _conv_radius(net: torch.nn.Module) -> int:
+    """Input pixels of context one output pixel of ``net`` reads on each side, for a network
+    that is a chain of unstrided convolutions (the SR networks and the hint restorer: their
+    residual blocks add branches of such chains): the sum of the convolutions' half-widths.
+    A tile whose margin is at least this computes what the whole image would at the pixels
+    it writes."""
+    return sum(
+        (m.kernel_size[0] - 1) // 2 * m.dilation[0]
+        for m in net.modules()
+        if isinstance(m, torch.nn.Conv2d)
+    )
+
+
+def _colorizer_margin(factor: int) -> int:
+    """Context a colorizer tile reads on each side for a hint at 1/``factor``: the U-Net's
+    receptive radius (about 50 px) plus that of L's low-pass at the hint's scale (area f × f,
+    then bicubic: 2.5 f), rounded up to a multiple of f and of the U-Net's stride 8, so that a
+    tile's pooling grids are the image's."""
+    f = factor or NO_HINT_LOWPASS
+    step = max(8, f)
+    return -(-(50 + 5 * f // 2) // step) * step
 
 
 def _tiled(
-    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, scale: int, tile: int, margin: int
-) -> torch.Tensor:
-    """``fn`` maps (N,C,h,w) to (N,C',h*scale,w*scale); run it on overlapping tiles of ``x``."""
-    h, w = x.shape[-2:]
-    if h <= tile + margin and w <= tile + margin:
-        return fn(x)
-    out: torch.Tensor | None = None
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    tile_input: Callable[[slice, slice], torch.Tensor],
+    size: tuple[int, int],
+    out: np.ndarray,
+    *,
+    scale: int,
+    tile: int,
+    margin: int,
+    whole: int,
+    gain: float,
+) -> np.ndarray:
+    """Run ``fn``, which maps (1, C, h, w) to (1, C', h·scale, w·scale), over an input of
+    ``size`` and write its output times ``gain`` into ``out`` (C', H', W'), cropped to it.
+
+    An input of at most ``whole`` pixels a side runs in one piece; a larger one on tiles of
+    ``tile`` pixels, each of which reads ``margin`` pixels of context on every side and writes
+    only its centre.  ``tile_input(rows, columns)`` builds each piece from the caller's
+    arrays, so neither the network's whole input nor its whole output exists as a tensor:
+    beyond ``out``, memory is that of one tile.
+    """
+    h, w = size
+    if h <= whole and w <= whole:
+        tile, margin = max(h, w), 0
     s = scale
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):
             ya, xa = max(0, y0 - margin), max(0, x0 - margin)
             ye, xe = min(h, y0 + tile), min(w, x0 + tile)
-            piece = fn(x[..., ya : min(h, ye + margin), xa : min(w, xe + margin)])
-            if out is None:
-                out = x.new_empty((x.shape[0], piece.shape[1], h * s, w * s))
-            out[..., y0 * s : ye * s, x0 * s : xe * s] = piece[
-                ..., (y0 - ya) * s : (ye - ya) * s, (x0 - xa) * s : (xe - xa) * s
-            ]
-    assert out is not None
+            piece = fn(tile_input(slice(ya, min(h, ye + margin)), slice(xa, min(w, xe + margin))))
+            dst = out[:, y0 * s : ye * s, x0 * s : xe * s]
+            top, left = (y0 - ya) * s, (x0 - xa) * s
+            centre = piece[0, :, top : top + dst.shape[1], left : left + dst.shape[2]]
+            np.multiply(centre.float().cpu().numpy(), gain, out=dst)
     return out
 
 
@@ -141,7 +195,9 @@ def super_resolve(
     A ×2/×4 network trained on restored planes (``restored_input``) gets a coded plane after
     the ×1 network has taken the coding artefacts out, at low resolution, as in its training.
     ``clean``: ``L_low`` was never coded (:func:`lumacodec.enhance`), so the set's clean-input
-    network of ``scale`` runs where it has one.
+    network of ``scale`` runs where it has one.  Large images run on tiles of
+    :data:`SR_TILE` whose margin is the networks' receptive radius: the same L as in one piece
+    up to floating-point rounding (the order of a convolution's sums depends on its size).
     """
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
     net = nets.sr_clean.get(scale, nets.sr[scale]) if clean else nets.sr[scale]
@@ -154,11 +210,16 @@ def super_resolve(
             t = nets.sr[1](t, quality)
         return net(t, quality)
 
-    margin = TILE_MARGIN // scale * (2 if cascade else 1)
+    def tile_input(rows: slice, cols: slice) -> torch.Tensor:
+        return _to_device(L_low[rows, cols] / 100.0, device)
+
+    margin = _conv_radius(net) + (_conv_radius(nets.sr[1]) if cascade else 0)
+    whole = WHOLE // scale + TILE_MARGIN // scale * (2 if cascade else 1)
+    out = np.empty((1, *size), np.float32)
     with _inference(device):
-        x = _to_device(L_low / 100.0, device)
-        y = _tiled(run, x, scale, TILE // scale, margin)
-    return y[0, 0, : size[0], : size[1]].float().cpu().numpy() * 100.0
+        _tiled(run, tile_input, L_low.shape, out, scale=scale, tile=SR_TILE,
+               margin=margin, whole=whole, gain=100.0)
+    return out[0]
 
 
 def restore_hint(
@@ -180,10 +241,10 @@ def restore_hint(
         return net(x[:, :2], x[:, 2:], [factor], [quality])
 
     with _inference(device):
-        L_small = downsample(L / 100.0, factor)[None]
-        x = _to_device(np.concatenate([hint_small / AB_OFFSET, L_small]), device)
-        y = _tiled(run, x, 1, TILE, TILE_MARGIN // 4)
-    return y[0].float().cpu().numpy() * AB_OFFSET
+        x = np.concatenate([hint_small / AB_OFFSET, downsample(L / 100.0, factor)[None]])
+        return _tiled(run, lambda rows, cols: _to_device(x[:, rows, cols], device),
+                      x.shape[1:], np.empty_like(hint_small), scale=1, tile=TILE,
+                      margin=_conv_radius(net), whole=WHOLE + TILE_MARGIN // 4, gain=AB_OFFSET)
 
 
 def colorize(
@@ -202,7 +263,6 @@ def colorize(
     """
     if hint_ab is not None and factor < min(nets.colorizer.hint_factors):
         return hint_ab
-    height, width = L.shape
     factors = [factor if hint_ab is not None else 0]
 
     def run(x: torch.Tensor) -> torch.Tensor:
@@ -211,15 +271,16 @@ def colorize(
         x = F.pad(x, (0, (-w) % m, 0, (-h) % m), mode="replicate")
         return nets.colorizer(x[:, :1], x[:, 1:], factors)[..., :h, :w]
 
+    def tile_input(rows: slice, cols: slice) -> torch.Tensor:
+        L_tile = L[rows, cols][None] / 100.0
+        hint = (hint_ab[:, rows, cols] / AB_OFFSET if hint_ab is not None
+                else np.zeros((2, *L_tile.shape[1:]), np.float32))
+        return torch.from_numpy(np.concatenate([L_tile, hint], dtype=np.float32)[None]).to(device)
+
     with _inference(device):
-        Lt = _to_device(L / 100.0, device)
-        ht = (
-            _to_device(hint_ab / AB_OFFSET, device)
-            if hint_ab is not None
-            else torch.zeros_like(Lt).expand(1, 2, height, width)
-        )
-        ab = _tiled(run, torch.cat([Lt, ht], dim=1), 1, TILE, TILE_MARGIN)
-    return ab[0].float().cpu().numpy() * AB_OFFSET
+        return _tiled(run, tile_input, L.shape, np.empty((2, *L.shape), np.float32), scale=1,
+                      tile=TILE, margin=_colorizer_margin(factors[0]), whole=WHOLE + TILE_MARGIN,
+                      gain=AB_OFFSET)
 
 
 def colour_from_L(
@@ -279,21 +340,24 @@ def decode(
     if enhance:
         dev = resolve_device(device)
         nets = _networks_for(h, networks).to(dev)
-        L = np.clip(super_resolve(L_low, h.scale, h.base_quality, size, nets, dev), 0.0, 100.0)
+        L = super_resolve(L_low, h.scale, h.base_quality, size, nets, dev)
+        del L_low  # every full-size plane is dropped as soon as it has been used
+        np.clip(L, 0.0, 100.0, out=L)
         if not h.source_mode.is_colour:
             return Image.fromarray(L_to_grey_u8(L), "L")
         if hint_small is not None:
             hint_small = restore_hint(hint_small, L, h.hint_factor, h.hint_quality, nets, dev)
-            hint_ab = upsample_hint(hint_small, h.hint_factor, size)
-            ab = colorize(L, hint_ab, h.hint_factor, nets, dev)
+            ab = colorize(L, upsample_hint(hint_small, h.hint_factor, size), h.hint_factor,
+                          nets, dev)
         else:
             ab = colour_from_L(L, nets, dev, colour)
     else:
         L = upsample_base(L_low, h.scale, size)
+        del L_low
         if not h.source_mode.is_colour:
             return Image.fromarray(L_to_grey_u8(L), "L")
-        ab = (upsample_hint(hint_small, h.hint_factor, size) if hint_small is not None
-              else np.zeros((2, *size), np.float32))
+        ab = upsample_hint(hint_small, h.hint_factor, size) if hint_small is not None else None
 
-    lab = np.stack([L, ab[0], ab[1]], axis=-1)
-    return Image.fromarray(lab_to_rgb_u8(lab), "RGB")
+    rgb = planes_to_rgb_u8(L, ab)
+    del L, ab
+    return Image.fromarray(rgb, "RGB")

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import weights
 from .baselayer import encode_base
-from .color import grey_u8_to_L, rgb_to_lab
+from .color import grey_u8_to_L, rgb_to_lab_planes
 from .container import Header, Stream, pack
 from .errors import LumacodecError
 from .hints import encode_hint
@@ -85,8 +85,7 @@ def encode(
         raise LumacodecError("cannot encode an empty image")
 
     if mode.is_colour:
-        lab = rgb_to_lab(pixels)
-        L, ab = lab[..., 0], np.moveaxis(lab[..., 1:], -1, 0)
+        L, ab = rgb_to_lab_planes(pixels)
     else:
         L, ab = grey_u8_to_L(pixels), None
     if not hints:
@@ -114,8 +113,9 @@ def encode(
         choice = search_settings(pixels, mode, L, ab, int(quality), effort, header)
         preset, base, hint = choice.preset, choice.base, choice.hint
     else:
-        base = encode_base(L, preset.scale, preset.base_quality, effort)
         hint = None
         if ab is not None and preset.hint_factor:
             hint = encode_hint(ab, preset.hint_factor, preset.hint_quality, effort)
+        del ab  # a/b (8 bytes a pixel) is not kept through the L plane's AV1 coding, the peak
+        base = encode_base(L, preset.scale, preset.base_quality, effort)
     return pack(Stream(header(preset, hint is not None), base, hint))

@@ -20,7 +20,7 @@ from PIL import Image
 
 from . import weights
 from .baselayer import LOSSLESS_QUALITY
-from .color import L_to_grey_u8, grey_u8_to_L, lab_to_rgb_u8, rgb_to_luma
+from .color import L_to_grey_u8, grey_u8_to_L, planes_to_rgb_u8, rgb_to_luma
 from .decoder import colour_from_L, resolve_device, super_resolve
 from .errors import LumacodecError
 from .images import ImageLike, to_pixels
@@ -66,4 +66,4 @@ def enhance(
     if not color:
         return Image.fromarray(L_to_grey_u8(L), "L")
     ab = colour_from_L(L, nets, dev, colour)
-    return Image.fromarray(lab_to_rgb_u8(np.stack([L, ab[0], ab[1]], axis=-1)), "RGB")
+    return Image.fromarray(planes_to_rgb_u8(L, ab), "RGB")

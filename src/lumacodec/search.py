@@ -28,7 +28,7 @@ import numpy as np
 
 from .baselayer import decode_base, encode_base, upsample_base
 from .bench.metrics import psnr
-from .color import L_to_grey_u8, lab_to_rgb_u8
+from .color import L_to_grey_u8, planes_to_rgb_u8
 from .container import Header, SourceMode, Stream, pack
 from .hints import decode_hint, encode_hint, upsample_hint
 from .presets import (
@@ -94,9 +94,9 @@ def search(
     def score(b: tuple[int, int], h: tuple[int, int]) -> Choice:
         preset = Preset(b[0], b[1], h[0], h[1])
         base_data, L_rec = base(b)
-        hint_data, ab_rec = hint(h) if ab is not None else (None, np.zeros((2, *size), np.float32))
+        hint_data, ab_rec = hint(h) if ab is not None else (None, None)
         if mode.is_colour:  # as the classical decoder: grey a = b = 0 without a hint
-            rec = lab_to_rgb_u8(np.stack([L_rec, ab_rec[0], ab_rec[1]], axis=-1))
+            rec = planes_to_rgb_u8(L_rec, ab_rec)
         else:
             rec = L_to_grey_u8(L_rec)
         nbytes = len(pack(Stream(make_header(preset, hint_data is not None), base_data,
