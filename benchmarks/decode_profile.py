@@ -27,11 +27,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import lumacodec  # noqa: E402
 from decode_time import kodak_sized  # noqa: E402
+
+import lumacodec  # noqa: E402
 from lumacodec import decoder, weights  # noqa: E402
 from lumacodec.baselayer import LOSSLESS_QUALITY, decode_base  # noqa: E402
-from lumacodec.color import lab_to_rgb_u8  # noqa: E402
+from lumacodec.color import planes_to_rgb_u8  # noqa: E402
 from lumacodec.container import parse  # noqa: E402
 from lumacodec.hints import decode_hint, upsample_hint  # noqa: E402
 
@@ -97,8 +98,7 @@ def profile(data: bytes, nets: weights.NetworkSet, dev: torch.device,
     else:
         t["colour from L"] = median_time(lambda: decoder.colour_from_L(L, nets, dev), repeat)
         ab = decoder.colour_from_L(L, nets, dev)
-    lab = np.stack([L, ab[0], ab[1]], axis=-1)
-    t["Lab → sRGB"] = median_time(lambda: lab_to_rgb_u8(lab), repeat)
+    t["Lab → sRGB"] = median_time(lambda: planes_to_rgb_u8(L, ab), repeat)
     t["whole decode"] = median_time(lambda: lumacodec.decode(data, device=dev), repeat)
     return t
 
