@@ -38,12 +38,17 @@ PLUGIN_SAVE = ("from PIL import Image; import lumacodec, sys; "
                "Image.open(sys.argv[1]).save(sys.argv[2], quality=5)")
 
 
-def run_and_kill(args: list[str], at: float) -> int | None:
+def run_and_kill(args: list[str], at: float, writing_in: Path | None = None) -> int | None:
     """Start ``args``, SIGKILL it and its worker processes (its process group) after ``at``
-    seconds; its exit code if it ended first."""
+    seconds — counted from the moment a temporary output appears in ``writing_in``, when
+    given —; its exit code if it ended first."""
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
+        while writing_in is not None and not any(writing_in.glob(".*.tmp")):
+            if proc.poll() is not None:
+                return proc.returncode
+            time.sleep(0.01)
         return proc.wait(timeout=at)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -137,9 +142,10 @@ def kill_trials(files: dict[str, Path], out: Path, name: str, kills: int,
             target.write_bytes(previous.read_bytes())
         for stale in out.rglob(".*.tmp"):
             stale.unlink()
-        at = (rng.uniform(duration - 2.0, duration - 0.2) if "slow disk" in name  # writing
-              else rng.uniform(0.2, 1.1) * duration)
-        code = run_and_kill(argv, at)
+        if "slow disk" in name:  # a moment of the 2-second fsync
+            code = run_and_kill(argv, rng.uniform(0.0, 1.9), writing_in=out)
+        else:
+            code = run_and_kill(argv, rng.uniform(0.2, 1.1) * duration)
         seen["killed" if code is None else "finished"] += 1
         if code is None and any(out.rglob(".*.tmp")):
             seen["killed while writing (temporary file left)"] += 1
