@@ -108,3 +108,14 @@ def test_cuda_without_a_gpu(photos: Path, tmp_path: Path) -> None:
     with pytest.raises(LumacodecError, match="device='cuda' but the Ray cluster has no GPU"):
         lumacodec.decode_files(tmp_path / "streams", tmp_path / "png", device="cuda",
                                engine="ray")
+
+
+def test_an_address_where_nothing_listens_is_refused_at_once() -> None:
+    """``ray.init`` would retry for minutes; a closed port on this machine is refused before."""
+    from lumacodec import ray_engine
+
+    for address in ("127.0.0.1:1", "ray://127.0.0.1:1"):
+        with pytest.raises(lumacodec.LumacodecError, match=f"cannot reach the Ray cluster at "
+                                                           f"{address}"):
+            ray_engine._check_reachable(address)
+    ray_engine._check_reachable("auto")  # left to ray.init

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,8 @@ def _connect(jobs: int, address: str | None) -> None:
     process already runs Ray (the caller's own ``ray.init``, or an earlier call's)."""
     if ray.is_initialized():
         return
+    if address is not None:
+        _check_reachable(address)
     where: dict[str, Any] = ({"num_cpus": jobs, "include_dashboard": False} if address is None
                              else {"address": address})
     try:
@@ -145,6 +148,27 @@ def _connect(jobs: int, address: str | None) -> None:
     except Exception as exc:  # no cluster there, a version mismatch, ...
         target = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise LumacodecError(f"cannot start or reach {target}: {_first_line(exc)}") from None
+
+
+#: Seconds to wait for a cluster's head before saying it cannot be reached (``ray.init``
+#: itself retries for minutes).
+CONNECT_TIMEOUT_S = 10.0
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse, after :data:`CONNECT_TIMEOUT_S` at most, an address of the form ``host:port`` or
+    ``ray://host:port`` whose port accepts no connection; other forms (``auto``, a GCS
+    address file) go to ``ray.init`` as they are."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise LumacodecError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}"
+        ) from None
 
 
 @contextlib.contextmanager
