@@ -24,7 +24,7 @@ for bit, in a fraction of the memory and, out of cache, less time.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from skimage.color import lab2rgb, rgb2lab
@@ -73,12 +73,17 @@ def _stack_lab(L: np.ndarray, ab: np.ndarray | None) -> np.ndarray:
     return lab
 
 
+def _by_strips(out: np.ndarray, fn: Callable[[slice], np.ndarray]) -> np.ndarray:
+    """Fill ``out`` (H, W, ...) strip by strip: ``out[rows] = fn(rows)``."""
+    for rows in _strips(*out.shape[:2]):
+        out[rows] = fn(rows)
+    return out
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """Convert an HxWx3 sRGB image (uint8, or float in [0, 1]) to float32 Lab (D65/2°)."""
-    out = np.empty((*rgb.shape[:2], 3), np.float32)
-    for rows in _strips(*rgb.shape[:2]):
-        out[rows] = _rgb_to_lab(rgb[rows])
-    return out
+    return _by_strips(np.empty((*rgb.shape[:2], 3), np.float32),
+                      lambda rows: _rgb_to_lab(rgb[rows]))
 
 
 def rgb_to_lab_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,36 +99,28 @@ def rgb_to_lab_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """Convert HxWx3 float Lab (D65/2°) to float32 sRGB in [0, 1] (out-of-gamut values clipped)."""
-    out = np.empty((*lab.shape[:2], 3), np.float32)
-    for rows in _strips(*lab.shape[:2]):
-        out[rows] = _lab_to_rgb(lab[rows])
-    return out
+    return _by_strips(np.empty((*lab.shape[:2], 3), np.float32),
+                      lambda rows: _lab_to_rgb(lab[rows]))
 
 
 def lab_to_rgb_u8(lab: np.ndarray) -> np.ndarray:
     """Convert HxWx3 float Lab to uint8 sRGB, rounding to nearest."""
-    out = np.empty((*lab.shape[:2], 3), np.uint8)
-    for rows in _strips(*lab.shape[:2]):
-        out[rows] = _lab_to_rgb_u8(lab[rows])
-    return out
+    return _by_strips(np.empty((*lab.shape[:2], 3), np.uint8),
+                      lambda rows: _lab_to_rgb_u8(lab[rows]))
 
 
 def planes_to_rgb_u8(L: np.ndarray, ab: np.ndarray | None) -> np.ndarray:
     """uint8 sRGB (H, W, 3) of Lab given as planes: L (H, W) and a/b (2, H, W), or ``None``
     for a = b = 0 (grey).  The same as :func:`lab_to_rgb_u8` of the stacked planes, without
     ever stacking the whole image (the decoder's layout: 12 bytes a pixel saved)."""
-    out = np.empty((*L.shape, 3), np.uint8)
-    for rows in _strips(*L.shape):
-        out[rows] = _lab_to_rgb_u8(_stack_lab(L[rows], None if ab is None else ab[:, rows]))
-    return out
+    return _by_strips(np.empty((*L.shape, 3), np.uint8), lambda rows: _lab_to_rgb_u8(
+        _stack_lab(L[rows], None if ab is None else ab[:, rows])))
 
 
 def rgb_to_luma(rgb: np.ndarray) -> np.ndarray:
     """CIELAB lightness L in [0, 100] (float32, HxW) of an sRGB image."""
-    out = np.empty(rgb.shape[:2], np.float32)
-    for rows in _strips(*rgb.shape[:2]):
-        out[rows] = _rgb_to_lab(rgb[rows])[..., 0]
-    return out
+    return _by_strips(np.empty(rgb.shape[:2], np.float32),
+                      lambda rows: _rgb_to_lab(rgb[rows])[..., 0])
 
 
 def grey_u8_to_L(grey: np.ndarray) -> np.ndarray:
@@ -133,10 +130,8 @@ def grey_u8_to_L(grey: np.ndarray) -> np.ndarray:
 
 def L_to_grey_u8(L: np.ndarray) -> np.ndarray:
     """The 8-bit sRGB grey level whose lightness is L (the inverse of :func:`grey_u8_to_L`)."""
-    out = np.empty(L.shape, np.uint8)
-    for rows in _strips(*L.shape):
-        out[rows] = _lab_to_rgb_u8(_stack_lab(L[rows], None))[..., 0]
-    return out
+    return _by_strips(np.empty(L.shape, np.uint8),
+                      lambda rows: _lab_to_rgb_u8(_stack_lab(L[rows], None))[..., 0])
 
 
 def L_to_u8(L: np.ndarray) -> np.ndarray:
