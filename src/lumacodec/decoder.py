@@ -275,7 +275,7 @@ def colorize(
         L_tile = L[rows, cols][None] / 100.0
         hint = (hint_ab[:, rows, cols] / AB_OFFSET if hint_ab is not None
                 else np.zeros((2, *L_tile.shape[1:]), np.float32))
-        return torch.from_numpy(np.concatenate([L_tile, hint], dtype=np.float32)[None]).to(device)
+        return _to_device(np.concatenate([L_tile, hint], dtype=np.float32), device)
 
     with _inference(device):
         return _tiled(run, tile_input, L.shape, np.empty((2, *L.shape), np.float32), scale=1,
