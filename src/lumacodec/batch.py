@@ -33,7 +33,7 @@ from statistics import fmean
 from typing import Any, Literal
 
 from .api import decode_file, encode_file
-from .container import parse_header
+from .container import MAX_HEADER_BYTES, Header, parse_header
 from .errors import LumacodecError
 from .files import PathLike, image_suffixes, output_format, read_bytes
 from .presets import DEFAULT_QUALITY, Preset
@@ -322,23 +322,28 @@ def _up_to_date(src: Path, dst: Path) -> bool:
 # --- one file (in this process or a worker) ----------------------------------------------------
 
 
+def _read_header(stream: Path, max_pixels: int | None = None) -> Header:
+    """The header of the stream file ``stream``, from its first bytes only."""
+    return parse_header(read_bytes(stream, MAX_HEADER_BYTES), max_pixels)[0]
+
+
 def _encode_one(src: Path, dst: Path, options: dict[str, Any]) -> FileResult:
     dst.parent.mkdir(parents=True, exist_ok=True)
     size = encode_file(src, dst, **options)
-    header, _ = parse_header(read_bytes(dst))
+    header = _read_header(dst)
     return FileResult(src, dst, "done", bytes_in=src.stat().st_size, bytes_out=size,
                       width=header.width, height=header.height,
                       bpp=size * 8 / (header.width * header.height))
 
 
 def _decode_one(src: Path, dst: Path, options: dict[str, Any]) -> FileResult:
-    data = read_bytes(src)
-    header, _ = parse_header(data, options["max_pixels"])  # a bad stream fails here, early
+    header = _read_header(src, options["max_pixels"])  # a bad stream fails here, early
+    size = src.stat().st_size
     dst.parent.mkdir(parents=True, exist_ok=True)
     decode_file(src, dst, **options)
-    return FileResult(src, dst, "done", bytes_in=len(data), bytes_out=dst.stat().st_size,
+    return FileResult(src, dst, "done", bytes_in=size, bytes_out=dst.stat().st_size,
                       width=header.width, height=header.height,
-                      bpp=len(data) * 8 / (header.width * header.height))
+                      bpp=size * 8 / (header.width * header.height))
 
 
 #: One file's work: (source, output, options) -> its result; raises for a bad file.

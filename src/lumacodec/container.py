@@ -16,6 +16,8 @@ from .errors import DecompressionBombError, LumacodecError
 MAGIC = b"\x89LMC"
 VERSION = 1
 NETWORK_ID_BYTES = 8
+#: The longest a header can be: magic, version, two 5-byte sizes, 4 field bytes, id, CRC.
+MAX_HEADER_BYTES = len(MAGIC) + 1 + 5 + 5 + 4 + NETWORK_ID_BYTES + 4
 
 #: Largest width * height a stream may declare; like Pillow's ``Image.MAX_IMAGE_PIXELS``,
 #: reassign it (or pass ``max_pixels``) to accept bigger images.  ``None`` disables the check.
@@ -162,8 +164,8 @@ def pack(stream: Stream) -> bytes:
 def parse_header(data: bytes, max_pixels: int | None = None) -> tuple[Header, int]:
     """Read and check the header; returns it and the offset of the first section.
 
-    Cheap: touches only the first ~30 bytes, so ``info()`` and the Pillow plugin's ``open``
-    never decode pixels.
+    Cheap: touches only the first :data:`MAX_HEADER_BYTES` bytes, so ``info()`` and the
+    Pillow plugin's ``open`` never decode pixels.
     """
     if max_pixels is None:
         max_pixels = MAX_IMAGE_PIXELS

@@ -22,10 +22,12 @@ PathLike = str | os.PathLike
 _NOT_PICTURES = frozenset({"MPEG", "LMC"})
 
 
-def read_bytes(path: PathLike) -> bytes:
-    """The bytes of ``path``, with a one-line error for a missing or unreadable file."""
+def read_bytes(path: PathLike, limit: int = -1) -> bytes:
+    """The bytes of ``path`` (its first ``limit`` bytes only, when given), with a one-line
+    error for a missing or unreadable file."""
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as f:
+            return f.read(limit)
     except FileNotFoundError:
         raise LumacodecError(f"no such file: {path}") from None
     except IsADirectoryError:
