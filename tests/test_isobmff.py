@@ -23,7 +23,7 @@ def file() -> bytes:
 
 
 def check(data: bytes, width: int = W, height: int = H) -> None:
-    check_avif_plane(data, width, height, avif.frame_size)
+    check_avif_plane(data, width, height)
 
 
 def patch(data: bytes, marker: bytes, offset: int, value: bytes) -> bytes:

@@ -138,7 +138,7 @@ def decode_plane(data: bytes, height: int, width: int) -> np.ndarray:
             )
         return avif.decode_grey(avif.wrap(body[3:], width, height, body[:3]), height, width)
     if codec == Codec.AVIF:
-        check_avif_plane(body, width, height, avif.frame_size)
+        check_avif_plane(body, width, height)
         return avif.decode_grey(body, height, width)
     raise LumacodecError(f"unsupported plane codec id {codec} (this lumacodec knows 0, 1, 2)")
 

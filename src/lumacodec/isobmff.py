@@ -13,6 +13,7 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from .avif import frame_size
 from .errors import LumacodecError
 
 #: Item types a plane's AVIF file may hold: AV1 images, and metadata nobody decodes.
@@ -176,13 +177,9 @@ def _item_data(data: bytes, meta: _Meta, item: int) -> bytes:
     return bytes(out)
 
 
-def check_avif_plane(data: bytes, width: int, height: int,
-                     frame_size: Callable[[bytes], tuple[int, int] | None]) -> None:
+def check_avif_plane(data: bytes, width: int, height: int) -> None:
     """Refuse an AVIF file unless each of its images is one AV1 frame of ``width`` x
-    ``height``, as both its ``ispe`` property and its AV1 sequence header declare.
-
-    ``frame_size`` reads the size from AV1 OBUs (:func:`lumacodec.avif.frame_size`).
-    """
+    ``height``, as both its ``ispe`` property and its AV1 sequence header declare."""
     metas = []
     for kind, s, e in _boxes(data, 0, len(data)):
         if kind in _REFUSED_TOP_LEVEL:
