@@ -1,10 +1,9 @@
-"""Calibrate the encoder's per-image settings search (``lumacodec.encode(..., search=True)``).
+"""Calibrate the encoder's per-image settings choice (:mod:`lumacodec.search`).
 
 For each quality of the ladder it finds the rate–distortion slope λ (dB of PSNR-RGB per bit
 per pixel) at which choosing, *per image*, the setting that maximises ``PSNR-RGB − λ·bpp``
-spends on average the ladder's own rate; the settings so chosen on the calibration images
-(plus the ladder's) become that quality's candidates.  Printed as the constants of
-:mod:`lumacodec.presets`, with the fixed ladder and the search compared at equal mean rate.
+spends on average the ladder's own rate.  Printed as the constants of
+:mod:`lumacodec.presets`, with the fixed ladder and the choice compared at equal mean rate.
 The classical reconstruction is measured (the encoder cannot afford the networks per
 candidate); only settings the networks were trained on are allowed.
 
@@ -15,7 +14,6 @@ candidate); only settings the networks were trained on are allowed.
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -52,15 +50,15 @@ def main() -> None:
         "bpp and PSNR-RGB.  Command: `python benchmarks/tune_search.py --images "
         f"{args.images} --limit {args.limit} --out {args.out}`",
         "",
-        "Search columns: the best of *all* allowed settings per image (the encoder searches only "
-        "the\ncandidates below, in turn for base and hint; `benchmarks/results/bsds500-test` "
-        "measures it on\nother photos, with the networks).",
+        "Search columns: the best of all allowed settings per image, as the encoder chooses "
+        "them\n(`benchmarks/results/bsds500-test` measures it on other photos, with the "
+        "networks).",
         "",
         "| quality | ladder bpp | ladder PSNR-RGB | λ (dB/bpp) | search bpp | search PSNR-RGB "
         "| gain |",
         "|---|---|---|---|---|---|---|",
     ]
-    slopes, bases, hints = [], [], []
+    slopes = []
     for i, p in enumerate(QUALITIES):
         key = (p.scale, p.base_quality, p.hint_factor, p.hint_quality)
         rate = float(np.mean([r[key][0] for r in res]))
@@ -76,14 +74,8 @@ def main() -> None:
         lines.append(f"| {i + 1} | {rate:.4f} | {dist:.2f} | {lam} | {s_rate:.4f} | "
                      f"{s_dist:.2f} | {s_dist - dist:+.2f} |")
         slopes.append(lam)
-        base = Counter((k[0], k[1]) for k, _ in chosen) + Counter({key[:2]: 1})
-        hint = Counter((k[2], k[3]) for k, _ in chosen) + Counter({key[2:]: 1})
-        bases.append(tuple(sorted(base)))
-        hints.append(tuple(sorted(hint)))
     lines += ["", "Constants for `lumacodec/presets.py`:", "", "```python",
-              f"SEARCH_SLOPES = {tuple(slopes)}",
-              "SEARCH_BASE_CANDIDATES = (", *(f"    {b}," for b in bases), ")",
-              "SEARCH_HINT_CANDIDATES = (", *(f"    {h}," for h in hints), ")", "```", ""]
+              f"SEARCH_SLOPES = {tuple(slopes)}", "```", ""]
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
 

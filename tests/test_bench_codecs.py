@@ -68,14 +68,16 @@ def test_lumacodec_expands_to_both_decoders(monkeypatch: pytest.MonkeyPatch) -> 
     assert {c.encode_group for c in codecs} == {"lumacodec"}
     only, _ = make_codecs(["lumacodec"], enhance=(False,))
     assert [c.name for c in only] == ["lumacodec-classical"]
-    both, _ = make_codecs(["lumacodec", "lumacodec-search"])
-    assert [(c.name, c.search, c.encode_group) for c in both] == [
-        ("lumacodec", False, "lumacodec"),
-        ("lumacodec-classical", False, "lumacodec"),
-        ("lumacodec-search", True, "lumacodec-search"),
-        ("lumacodec-search-classical", True, "lumacodec-search"),
+    efforts, _ = make_codecs(["lumacodec", "lumacodec-fast", "lumacodec-best"])
+    assert [(c.name, c.effort, c.encode_group) for c in efforts] == [
+        ("lumacodec", 1, "lumacodec"),
+        ("lumacodec-classical", 1, "lumacodec"),
+        ("lumacodec-fast", 0, "lumacodec-fast"),
+        ("lumacodec-fast-classical", 0, "lumacodec-fast"),
+        ("lumacodec-best", 2, "lumacodec-best"),
+        ("lumacodec-best-classical", 2, "lumacodec-best"),
     ]
-    assert both[2].settings()["search"] and not both[0].settings()["search"]
+    assert efforts[2].settings()["effort"] == 0 and efforts[0].settings()["effort"] == 1
 
 
 def test_compressai_is_optional() -> None:

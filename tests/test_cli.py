@@ -93,9 +93,9 @@ def test_encode_decode_info(runner: CliRunner, tmp_path: Path, png: Path) -> Non
     result = run(runner, "encode", png, out, "-q", 4)
     assert result.exit_code == 0, result.output
     data = out.read_bytes()
+    assert data == lumacodec.encode(Image.open(png), 4)
     meta = lumacodec.info(data)
     assert (meta["width"], meta["height"], meta["mode"]) == (12, 10, "RGB")
-    assert meta["base_quality"] == lumacodec.QUALITIES[3].base_quality
     assert f"{len(data)} bytes" in result.stdout and "12x10" in result.stdout
 
     decoded = tmp_path / "out.png"
@@ -117,13 +117,15 @@ def test_encode_decode_info(runner: CliRunner, tmp_path: Path, png: Path) -> Non
 def test_encode_options(runner: CliRunner, tmp_path: Path, png: Path) -> None:
     bare, default = tmp_path / "bare.lmc", tmp_path / "default.lmc"
     assert run(runner, "encode", png, bare, "--no-hints", "--effort", 0).exit_code == 0
-    assert run(runner, "encode", png, default).exit_code == 0
+    assert run(runner, "encode", png, default, "--effort", 0).exit_code == 0
     assert lumacodec.info(bare.read_bytes())["hint_bytes"] == 0
     meta = lumacodec.info(default.read_bytes())
     assert meta["base_quality"] == lumacodec.QUALITIES[lumacodec.DEFAULT_QUALITY - 1].base_quality
-    searched = tmp_path / "searched.lmc"
-    assert run(runner, "encode", png, searched, "--search", "-q", 3).exit_code == 0
+    searched, ladder = tmp_path / "searched.lmc", tmp_path / "ladder.lmc"
+    assert run(runner, "encode", png, searched, "--search", "-q", 3, "--effort", 0).exit_code == 0
     assert searched.read_bytes() == lumacodec.encode(Image.open(png), 3, search=True)
+    assert run(runner, "encode", png, ladder, "--no-search", "-q", 3).exit_code == 0
+    assert ladder.read_bytes() == lumacodec.encode(Image.open(png), 3, effort=0)
 
 
 def test_decode_grey_to_jpeg(runner: CliRunner, tmp_path: Path) -> None:

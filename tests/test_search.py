@@ -1,5 +1,6 @@
-"""The per-image settings search: it never does worse than the ladder by its own objective,
-measured here through real classical decodes, and it only picks allowed settings."""
+"""The per-image choice of settings (effort 1 and 2): it only picks settings of the pool, it
+gives every quality a larger stream than the one below, it beats the ladder where another
+setting pays (measured through real classical decodes), and effort 0 is the ladder."""
 
 from __future__ import annotations
 
@@ -11,14 +12,9 @@ from skimage import data
 
 import lumacodec
 from lumacodec import QUALITIES, LumacodecError
-from lumacodec.presets import (
-    SEARCH_BASE,
-    SEARCH_BASE_CANDIDATES,
-    SEARCH_HINT_CANDIDATES,
-    SEARCH_HINTS,
-    SEARCH_SLOPES,
-)
-from lumacodec.search import objective
+from lumacodec.bench.bdrate import bd_rate
+from lumacodec.presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES
+from lumacodec.search import MAX_MEASURED, STRIDE, _stride
 
 
 def _settings(stream: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -26,76 +22,96 @@ def _settings(stream: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
     return (meta["scale"], meta["base_quality"]), (meta["hint_factor"], meta["hint_quality"])
 
 
-def _objective(stream: bytes, pixels: np.ndarray, quality: int) -> float:
-    out = np.asarray(lumacodec.decode(stream, enhance=False))
-    return objective(psnr(out, pixels), len(stream), pixels.shape[0] * pixels.shape[1], quality)
-
-
 @pytest.fixture(scope="module")
 def photo() -> np.ndarray:
     return data.chelsea()[:128, 96:288]
 
 
-@pytest.mark.parametrize("quality", [1, 3, 5, 8])
-def test_search_is_never_worse_than_the_ladder(photo: np.ndarray, quality: int) -> None:
-    ladder = lumacodec.encode(photo, quality)
-    searched = lumacodec.encode(photo, quality, search=True)
-    assert _objective(searched, photo, quality) >= _objective(ladder, photo, quality) - 1e-9
-    base, hint = _settings(searched)
-    preset = QUALITIES[quality - 1]
-    assert base in {*SEARCH_BASE_CANDIDATES[quality - 1], (preset.scale, preset.base_quality)}
-    assert hint in {*SEARCH_HINT_CANDIDATES[quality - 1],
-                    (preset.hint_factor, preset.hint_quality)}
+@pytest.mark.parametrize("quality", [1, 3, 5, 8, 10])
+def test_the_choice_is_a_setting_of_the_pool(photo: np.ndarray, quality: int) -> None:
+    base, hint = _settings(lumacodec.encode(photo, quality))
+    assert base[1] in SEARCH_BASE[base[0]]
+    assert hint in SEARCH_HINTS
 
 
-def test_search_changes_the_settings_where_another_pays(photo: np.ndarray) -> None:
-    """On this photo at quality 5 the search leaves the ladder's settings (it would be a no-op
-    were the objective or the candidates broken) and decodes better per bit."""
-    searched = lumacodec.encode(photo, 5, search=True)
-    ladder = lumacodec.encode(photo, 5)
-    assert _settings(searched) != _settings(ladder)
-    assert _objective(searched, photo, 5) > _objective(ladder, photo, 5) + 0.05
+@pytest.mark.parametrize("image", ["chelsea", "astronaut", "coffee", "smooth"])
+def test_every_quality_gives_a_larger_stream_than_the_one_below(image: str) -> None:
+    pixels = smooth_rgb(96, 128) if image == "smooth" else getattr(data, image)()[:160, :224]
+    sizes = [len(lumacodec.encode(pixels, q)) for q in range(1, len(QUALITIES) + 1)]
+    assert all(b > a for a, b in zip(sizes[:-1], sizes[1:], strict=True)), sizes
 
 
-def test_candidates_are_settings_the_networks_serve() -> None:
-    assert len(SEARCH_SLOPES) == len(SEARCH_BASE_CANDIDATES) == len(SEARCH_HINT_CANDIDATES) \
-        == len(QUALITIES)
+def test_the_choice_beats_the_ladder_where_another_setting_pays() -> None:
+    """Saturated colour over flat areas wants denser hints than the ladder's: the choice
+    leaves the ladder's settings (it would not were the objective or the pool broken) and
+    saves bits for the same PSNR-RGB of the real classical decode (BD-rate over qualities
+    1–9; measured -57%)."""
+    wheel = data.colorwheel()[..., :3]
+    assert _settings(lumacodec.encode(wheel, 5)) != _settings(lumacodec.encode(wheel, 5,
+                                                                               effort=0))
+    curves = []
+    for effort in (0, 1):
+        points = []
+        for q in range(1, 10):
+            stream = lumacodec.encode(wheel, q, effort=effort)
+            out = np.asarray(lumacodec.decode(stream, enhance=False))
+            points.append((len(stream) * 8 / wheel[..., 0].size, psnr(out, wheel)))
+        curves.append(np.array(points))
+    (ladder, chosen) = curves
+    assert bd_rate(ladder[:, 0], ladder[:, 1], chosen[:, 0], chosen[:, 1]).value < -20
+
+
+def test_effort_0_is_the_ladder_and_search_overrides_the_effort(photo: np.ndarray) -> None:
+    ladder = lumacodec.encode(photo, 4, effort=0)
+    p = QUALITIES[3]
+    assert _settings(ladder) == ((p.scale, p.base_quality), (p.hint_factor, p.hint_quality))
+    assert lumacodec.encode(photo, 4, search=False) == ladder  # effort 1 codes at the same speed
+    assert lumacodec.encode(photo, 4, effort=0, search=True) == lumacodec.encode(photo, 4)
+
+
+def test_slopes_fall_with_quality() -> None:
+    assert len(SEARCH_SLOPES) == len(QUALITIES)
     assert list(SEARCH_SLOPES) == sorted(SEARCH_SLOPES, reverse=True)  # fewer bits, dearer
-    for bases, hints in zip(SEARCH_BASE_CANDIDATES, SEARCH_HINT_CANDIDATES, strict=True):
-        assert all(q in SEARCH_BASE[s] for s, q in bases)
-        assert set(hints) <= set(SEARCH_HINTS)
-    assert SEARCH_BASE_CANDIDATES[-1] == ((QUALITIES[-1].scale, QUALITIES[-1].base_quality),)
+    for p in QUALITIES[:-1]:  # the ladder's own settings are in the pool
+        assert p.base_quality in SEARCH_BASE[p.scale]
+        assert (p.hint_factor, p.hint_quality) in SEARCH_HINTS
 
 
-def test_search_of_grey_and_of_luminance_only() -> None:
+def test_the_measured_share_of_a_large_image_is_bounded() -> None:
+    assert _stride(768 * 512) == STRIDE
+    for pixels in (24_000_000, 100_000_000):
+        assert (pixels / _stride(pixels) ** 2) <= MAX_MEASURED
+
+
+def test_choice_for_grey_and_for_luminance_only() -> None:
     grey = smooth_rgb(48, 64)[..., 1]
-    stream = lumacodec.encode(grey, 2, search=True)
+    stream = lumacodec.encode(grey, 2)
     assert lumacodec.info(stream)["mode"] == "L" and lumacodec.info(stream)["hint_bytes"] == 0
     assert lumacodec.decode(stream, enhance=False).mode == "L"
-    bare = lumacodec.encode(smooth_rgb(48, 64), 4, hints=False, search=True)
+    bare = lumacodec.encode(smooth_rgb(48, 64), 4, hints=False)
     assert lumacodec.info(bare)["hint_bytes"] == 0
 
 
-def test_top_quality_keeps_its_preset(photo: np.ndarray) -> None:
-    assert lumacodec.encode(photo, 10, search=True) == lumacodec.encode(photo, 10)
+def test_search_needs_a_quality_level() -> None:
+    with pytest.raises(LumacodecError, match="Preset"):
+        lumacodec.encode(smooth_rgb(16, 16), QUALITIES[2], search=True)
+    custom = lumacodec.encode(smooth_rgb(16, 16), QUALITIES[2])  # a Preset is used as it is
+    assert _settings(custom)[0] == (QUALITIES[2].scale, QUALITIES[2].base_quality)
 
 
-def test_search_needs_a_ladder_quality(photo: np.ndarray) -> None:
-    with pytest.raises(LumacodecError, match="search"):
-        lumacodec.encode(photo, QUALITIES[2], search=True)
-
-
-def test_search_through_the_pillow_plugin(tmp_path, photo: np.ndarray) -> None:
+def test_choice_through_the_pillow_plugin(tmp_path, photo: np.ndarray) -> None:
     path = tmp_path / "s.lmc"
-    Image.fromarray(photo).save(path, quality=5, search=True)
-    assert path.read_bytes() == lumacodec.encode(photo, 5, search=True)
+    Image.fromarray(photo).save(path, quality=5, effort=0)
+    assert path.read_bytes() == lumacodec.encode(photo, 5, effort=0)
+    Image.fromarray(photo).save(path, quality=5)
+    assert path.read_bytes() == lumacodec.encode(photo, 5)
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 5), (1, 40), (37, 53)])
-def test_search_of_tiny_and_odd_images(size: tuple[int, int]) -> None:
+def test_choice_for_tiny_and_odd_images(size: tuple[int, int]) -> None:
     rng = np.random.default_rng(sum(size))
     for pixels in (rng.integers(0, 256, (*size, 3), dtype=np.uint8),
                    rng.integers(0, 256, size, dtype=np.uint8)):
         for quality in (1, 4, 9):
-            out = lumacodec.decode(lumacodec.encode(pixels, quality, search=True), enhance=False)
+            out = lumacodec.decode(lumacodec.encode(pixels, quality), enhance=False)
             assert out.size == (size[1], size[0])

@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="low-resolution patch size (default 64 at x1 and x2, 48 at x4)")
     parser.add_argument("--val-crop", type=int, default=192, help="full-resolution crop size")
     parser.add_argument("--channels", type=int, default=32)
+    parser.add_argument("--unshuffle", type=int, choices=(1, 2, 4), default=1,
+                        help="run the body at 1/u of the input's resolution (see "
+                             "lumacodec.networks.sr)")
     parser.add_argument("--blocks", type=int, default=0,
                         help="residual blocks (default 6); with --init, more blocks than the "
                              "init has grows it (see grow_blocks)")
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
             model = grow_blocks(model, args.blocks)
     else:
         model = SuperResolution(s, channels=args.channels, blocks=args.blocks or 6,
-                                restored_input=args.restored_input)
+                                restored_input=args.restored_input, unshuffle=args.unshuffle)
         if args.zero_init:
             zero_last_layer(model.tail[0])
     task = SRTask(model, patches, val_records, args.val_crop, args.loss)

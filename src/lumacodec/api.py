@@ -19,7 +19,7 @@ def encode_file(
     *,
     hints: bool = True,
     effort: int = 1,
-    search: bool = False,
+    search: bool | None = None,
     target_bpp: float | None = None,
     target_size: int | None = None,
 ) -> int:

@@ -21,8 +21,13 @@ from PIL import Image
 
 from .errors import LumacodecError
 
-#: Pillow's AVIF encoder speed (0 slowest/best .. 10 fastest) per encoder effort level.
-SPEED_FOR_EFFORT = {0: 8, 1: 6, 2: 4}
+#: The effort of the settings search's trial codings (:mod:`lumacodec.search`): never that of
+#: a stream's planes.
+PROBE_EFFORT = -1
+#: Pillow's AVIF encoder speed (0 slowest/best .. 10 fastest) per encoder effort level, as
+#: measured on L planes (benchmarks/results/av1-options.md: against speed 6, speed 3 saves
+#: ~8% of the bits for ~13x the time, speed 9 costs ~14% for a tenth of it).
+SPEED_FOR_EFFORT = {PROBE_EFFORT: 9, 0: 6, 1: 6, 2: 3}
 #: libaom options: tuning for PSNR instead of libavif's default saves ~9% of the bits of an
 #: L plane at equal PSNR (BD-rate, 6 sun_hays80 photos, benchmarks/results/presets.md).
 AOM_OPTIONS = {"tune": "psnr"}

@@ -146,9 +146,14 @@ def decode_plane(data: bytes, height: int, width: int) -> np.ndarray:
 # The L base layer: what the encoder sends of L, and the decoder's classical reading of it.
 
 
+def base_plane(L: np.ndarray, scale: int) -> np.ndarray:
+    """The 8-bit plane the base layer codes for L (H, W): area-downsampled by ``scale``."""
+    return L_to_u8(downsample(L, scale))
+
+
 def encode_base(L: np.ndarray, scale: int, quality: int, effort: int = 1) -> bytes:
     """Code an L plane (H, W) as the base layer: area-downsampled by ``scale``, 8 bits."""
-    return encode_plane(L_to_u8(downsample(L, scale)), quality, effort)
+    return encode_plane(base_plane(L, scale), quality, effort)
 
 
 def decode_base(data: bytes, height: int, width: int, scale: int) -> np.ndarray:

@@ -122,7 +122,7 @@ def encode_files(
     quality: int | Preset = DEFAULT_QUALITY,
     hints: bool = True,
     effort: int = 1,
-    search: bool = False,
+    search: bool | None = None,
     target_bpp: float | None = None,
     target_size: int | None = None,
     jobs: int = 1,

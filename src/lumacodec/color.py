@@ -117,6 +117,33 @@ def planes_to_rgb_u8(L: np.ndarray, ab: np.ndarray | None) -> np.ndarray:
         _stack_lab(L[rows], None if ab is None else ab[:, rows])))
 
 
+def rgb_error_weights(L: np.ndarray, ab: np.ndarray | None) -> np.ndarray:
+    """How an error in Lab shows in 8-bit sRGB, per pixel: (4, H, W) float32 ``w_LL, w_aa,
+    w_ab, w_bb`` such that the mean square sRGB error (over the three channels, in 8-bit
+    units) of a small Lab error (e_L, e_a, e_b) is about ``w_LL e_L² + w_aa e_a² + 2 w_ab e_a
+    e_b + w_bb e_b²`` (cross terms between L and a/b left out: independent errors).  From
+    central differences of the Lab → sRGB conversion, so gamut clipping counts (a clipped
+    channel does not change).  ``ab`` None: a grey image, whose a/b terms are zero.
+
+    The encoder's settings search (:mod:`lumacodec.search`) measures a candidate plane's error
+    this way instead of converting every candidate to sRGB."""
+    lab = _stack_lab(L, ab)
+    steps = (0.5, 1.0, 1.0)  # L, a, b
+    jac = []
+    for axis in range(3 if ab is not None else 1):
+        lo, hi = lab.copy(), lab.copy()
+        lo[..., axis] -= steps[axis]
+        hi[..., axis] += steps[axis]
+        jac.append((_lab_to_rgb(hi) - _lab_to_rgb(lo)) * (255.0 / (2 * steps[axis])))
+    w = np.zeros((4, *L.shape), np.float32)
+    w[0] = np.mean(jac[0] * jac[0], axis=-1)
+    if ab is not None:
+        w[1] = np.mean(jac[1] * jac[1], axis=-1)
+        w[2] = np.mean(jac[1] * jac[2], axis=-1)
+        w[3] = np.mean(jac[2] * jac[2], axis=-1)
+    return w
+
+
 def rgb_to_luma(rgb: np.ndarray) -> np.ndarray:
     """CIELAB lightness L in [0, 100] (float32, HxW) of an sRGB image."""
     return _by_strips(np.empty(rgb.shape[:2], np.float32),

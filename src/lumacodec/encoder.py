@@ -43,7 +43,7 @@ def encode(
     *,
     hints: bool = True,
     effort: int = 1,
-    search: bool = False,
+    search: bool | None = None,
     target_bpp: float | None = None,
     target_size: int | None = None,
 ) -> bytes:
@@ -59,13 +59,15 @@ def encode(
         Send the chroma hint of the preset.  ``False`` sends luminance only, and the decoder
         colourises from L alone.
     effort
-        Encoder effort 0 (fast) – 2 (slow, ~5% smaller): AV1's speed setting.  Decoding is
-        the same for every effort.
+        0: the ladder's settings for every image, coded once (the fastest).  1 (default):
+        the settings of ``quality`` chosen for this image by rate–distortion
+        (:mod:`lumacodec.search`: trial codings at AV1's fastest speed, then the chosen
+        planes at speed 6).  2: the same choice, the planes coded at AV1 speed 3 (~8% fewer
+        bits, several times slower).  Decoding is the same for every effort.
     search
-        Choose the scale, base quality and hint of ``quality`` for this image by
-        rate–distortion (:mod:`lumacodec.search`) instead of taking the ladder's: a better
-        PSNR for the bits on average, for up to 18 plane codings instead of 2.  The rate then
-        varies more between images of one quality.  Needs an integer ``quality``.
+        Override the effort's choice of settings: ``True`` chooses per image even at effort
+        0, ``False`` takes the ladder's settings at any effort.  A :class:`Preset` quality is
+        always used as it is.
     target_bpp, target_size
         Rate control (:mod:`lumacodec.ratecontrol`): instead of ``quality``, the best
         settings whose stream is at most this many bits per pixel, or bytes.  Never over the
@@ -79,6 +81,8 @@ def encode(
     targeted = target_bpp is not None or target_size is not None
     if targeted and search:
         raise LumacodecError("a target size and search cannot be combined (yet)")
+    if search is None:
+        search = effort >= 1 and not isinstance(quality, Preset) and not targeted
     pixels, mode = to_pixels(image)
     height, width = pixels.shape[:2]
     if height == 0 or width == 0:

@@ -44,12 +44,13 @@ QUALITIES: tuple[Preset, ...] = (
 
 DEFAULT_QUALITY = 5
 
-#: Settings the per-image search (``encode(..., search=True)``) may choose: base-layer
-#: qualities per scale within the range the SR networks were trained on, and hints at the
-#: qualities the hint restorer and colorizer serve (1/4 hints, which the decoder keeps as they
-#: are, also at 90).
+#: The pool of settings the per-image choice (:mod:`lumacodec.search`, ``effort`` 1 and 2)
+#: takes from: base-layer qualities per scale within the range the SR networks help at (at
+#: scale 1 up to 80: measured neutral at 80 and harmful at 90, 4 photos of bsds500/val), and
+#: hints at the qualities the hint restorer and colorizer serve (1/4 hints, which the decoder
+#: keeps as they are, also at 90).
 SEARCH_BASE: dict[int, tuple[int, ...]] = {
-    1: (5, 10, 15, 20, 25, 30, 40, 50, 60),
+    1: (5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80),
     2: (10, 15, 20, 25, 30, 40, 50, 60),
     4: (5, 10, 15, 20, 25, 30, 40),
 }
@@ -59,35 +60,8 @@ SEARCH_HINTS: tuple[tuple[int, int], ...] = (
 
 # Written by benchmarks/tune_search.py (benchmarks/results/search.md: 16 photos of
 # bsds500/val): per quality, the slope λ (dB of PSNR-RGB per bpp) at which a per-image choice
-# spends the ladder's mean rate, and the (scale, base quality) / (hint factor, hint quality)
-# settings such a choice took there, plus the ladder's own.  Quality 10 sits at the top of
-# the networks' range: it keeps its preset.
+# spends the ladder's mean rate.  Quality 10 takes the best of the pool.
 SEARCH_SLOPES: tuple[float, ...] = (108.3, 46.9, 39.8, 27.8, 20.5, 18.0, 14.5, 10.8, 8.1, 0.5)
-SEARCH_BASE_CANDIDATES: tuple[tuple[tuple[int, int], ...], ...] = (
-    ((2, 15), (4, 5), (4, 10), (4, 15), (4, 20)),
-    ((1, 10), (2, 10), (2, 15), (2, 20), (4, 15), (4, 20), (4, 25)),
-    ((1, 5), (1, 20), (2, 10), (2, 15), (2, 20), (4, 15), (4, 20), (4, 25), (4, 30)),
-    ((1, 5), (1, 10), (1, 15), (1, 25), (2, 10), (2, 15), (2, 20), (2, 25), (2, 30), (4, 25)),
-    ((1, 5), (1, 10), (1, 15), (1, 20), (1, 25), (1, 30), (2, 10), (2, 15), (2, 20), (2, 25),
-     (2, 40)),
-    ((1, 5), (1, 10), (1, 15), (1, 20), (1, 25), (1, 30), (1, 40), (2, 25), (2, 30)),
-    ((1, 5), (1, 15), (1, 20), (1, 25), (1, 30), (1, 50), (2, 30)),
-    ((1, 15), (1, 20), (1, 25), (1, 30), (1, 40), (1, 50), (1, 60)),
-    ((1, 20), (1, 30), (1, 40), (1, 50), (1, 60)),
-    ((1, 60),),
-)
-SEARCH_HINT_CANDIDATES: tuple[tuple[tuple[int, int], ...], ...] = (
-    ((8, 50), (16, 50), (32, 50), (32, 70)),
-    ((8, 50), (8, 70), (16, 50), (16, 70), (32, 70)),
-    ((4, 50), (8, 50), (16, 50), (16, 70), (32, 70)),
-    ((4, 50), (4, 70), (8, 50), (8, 70), (16, 70), (32, 70)),
-    ((4, 50), (4, 70), (8, 50), (8, 70), (16, 70)),
-    ((4, 50), (4, 70), (8, 50), (8, 70), (16, 70)),
-    ((4, 50), (4, 70), (4, 90), (8, 50), (8, 70)),
-    ((4, 50), (4, 70), (4, 90), (8, 70)),
-    ((4, 50), (4, 70), (4, 90)),
-    ((4, 90),),
-)
 
 __all__ = ["DEFAULT_QUALITY", "LOSSLESS_QUALITY", "Preset", "QUALITIES", "SEARCH_BASE",
-           "SEARCH_BASE_CANDIDATES", "SEARCH_HINTS", "SEARCH_HINT_CANDIDATES", "SEARCH_SLOPES"]
+           "SEARCH_HINTS", "SEARCH_SLOPES"]

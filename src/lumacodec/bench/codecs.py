@@ -27,7 +27,9 @@ jpeg2000   Pillow/OpenJPEG .jp2, 9/7 wavelet, YCbCr      compression ratio 800..
 lumacodec  lumacodec.encode / decode(enhance=...)        quality presets 1..10
 ========== ============================================= ======================================
 
-``lumacodec-search`` is ``lumacodec`` encoded with ``encode(..., search=True)``.
+``lumacodec`` is the default encode (effort 1: settings chosen per image);
+``lumacodec-fast`` is ``encode(..., effort=0)`` (the ladder's settings, coded once) and
+``lumacodec-best`` ``encode(..., effort=2)``.
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ class AvifPsnrCodec(AvifCodec):
 
 class AvifPsnrSlowCodec(AvifPsnrCodec):
     """:class:`AvifPsnrCodec` at encoder speed 2: AV1's better searches, for encode times
-    comparable to ``lumacodec --search``."""
+    comparable to ``lumacodec --effort 2``."""
 
     name = "avif-psnr-slow"
     options: ClassVar[dict[str, Any]] = {**AvifPsnrCodec.options, "speed": 2}
@@ -233,13 +235,17 @@ class LumacodecCodec(Codec):
 
     qualities = tuple(range(1, 11))
 
+    #: Report name of each encoder effort.
+    EFFORT_NAMES: ClassVar[dict[int, str]] = {
+        0: "lumacodec-fast", 1: "lumacodec", 2: "lumacodec-best"}
+
     def __init__(
         self, enhance: bool = True, qualities: Sequence[float] | None = None,
-        search: bool = False,
+        effort: int = 1,
     ) -> None:
         self.enhance = enhance
-        self.search = search
-        self.encode_group = "lumacodec-search" if search else "lumacodec"
+        self.effort = effort
+        self.encode_group = self.EFFORT_NAMES[effort]
         self.name = self.encode_group + ("" if enhance else "-classical")
         super().__init__(qualities)
         self._fingerprint: str | None = None
@@ -263,13 +269,13 @@ class LumacodecCodec(Codec):
             "version": getattr(lumacodec, "__version__", "unknown"),
             "files_sha256": self._fingerprint[:16],
             "enhance": self.enhance,
-            "search": self.search,
+            "effort": self.effort,
         }
 
     def encode(self, rgb: np.ndarray, quality: float) -> bytes:
         import lumacodec
 
-        return lumacodec.encode(rgb, quality=int(quality), search=self.search)
+        return lumacodec.encode(rgb, quality=int(quality), effort=self.effort)
 
     def decode(self, data: bytes) -> np.ndarray:
         import lumacodec
@@ -380,8 +386,8 @@ def normalize_quality(q: float) -> int | float:
 
 def codec_names() -> list[str]:
     """Every name ``--codecs`` accepts, for help and error messages."""
-    return ["lumacodec", "lumacodec-classical", "lumacodec-search", *REGISTRY, "compressai",
-            "compressai-<model>"]
+    return [*LumacodecCodec.EFFORT_NAMES.values(), "lumacodec-classical", *REGISTRY,
+            "compressai", "compressai-<model>"]
 
 
 def make_codecs(
@@ -414,7 +420,8 @@ def make_codecs(
         name = raw.strip().lower()
         if not name:
             continue
-        if name in ("lumacodec", "lumacodec-classical", "lumacodec-search"):
+        efforts = {n: e for e, n in LumacodecCodec.EFFORT_NAMES.items()}
+        if name in efforts or name == "lumacodec-classical":
             flags = list(enhance) if name != "lumacodec-classical" else [False]
             if not LumacodecCodec.available():
                 if strict:
@@ -423,7 +430,7 @@ def make_codecs(
                     )
                 notes.append("lumacodec skipped: the package does not import")
                 continue
-            codecs += [LumacodecCodec(e, search=name == "lumacodec-search")
+            codecs += [LumacodecCodec(e, effort=efforts.get(name, 1))
                        for e in dict.fromkeys(flags)]
         elif name == "compressai" or name.startswith("compressai-"):
             if not CompressAICodec.available():

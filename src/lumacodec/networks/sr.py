@@ -14,11 +14,17 @@ ladder) the same network, with an identity skip and no upsampler, removes coding
 Input and output are L / 100 (in [0, 1]).  A ×2/×4 network may be trained on planes the ×1
 network restored first (``restored_input``): the decoder then runs the two as a cascade, twice
 the depth for no extra weights.
+
+``unshuffle`` = u > 1 runs the body at 1/u of the input's resolution: the input is folded into
+u² channels (pixel unshuffle, lossless) and the tail unfolds (s·u)² channels back, so the
+body costs 1/u² as many multiply–accumulates for the same width and sees u times the
+context.  The ×1 network of the full-resolution rungs (``sr_x1_fast``) uses u = 4.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..resample import upsample_tensor
@@ -39,31 +45,50 @@ class SuperResolution(nn.Module):
     """×1 (restoration), ×2 or ×4 super-resolution of L conditioned on the base layer's quality."""
 
     def __init__(
-        self, scale: int = 2, channels: int = 32, blocks: int = 6, restored_input: bool = False
+        self,
+        scale: int = 2,
+        channels: int = 32,
+        blocks: int = 6,
+        restored_input: bool = False,
+        unshuffle: int = 1,
     ) -> None:
         super().__init__()
         if scale not in (1, 2, 4):
             raise ValueError("scale must be 1, 2 or 4")
         if restored_input and scale == 1:
             raise ValueError("restored_input needs scale 2 or 4")
+        if unshuffle not in (1, 2, 4):
+            raise ValueError("unshuffle must be 1, 2 or 4")
         self.config = {"scale": scale, "channels": channels, "blocks": blocks,
                        "restored_input": restored_input}
+        if unshuffle > 1:  # absent from older weights files, whose networks have none
+            self.config["unshuffle"] = unshuffle
+        #: The body runs at 1/unshuffle of the input's resolution.
+        self.unshuffle = unshuffle
         self.scale = scale
         #: Trained on coded planes that the ×1 network restored first (see
         #: :func:`lumacodec.decoder.super_resolve`); the forward pass itself is the same.
         self.restored_input = restored_input
-        self.head = nn.Conv2d(2, channels, 3, padding=1)
+        u = unshuffle
+        self.head = nn.Conv2d(u * u + 1, channels, 3, padding=1)
         self.body = nn.Sequential(
             *[ResBlock(channels, res_scale=0.2) for _ in range(blocks)],
             nn.Conv2d(channels, channels, 3, padding=1),
         )
         self.tail = nn.Sequential(
-            nn.Conv2d(channels, scale * scale, 3, padding=1), nn.PixelShuffle(scale)
+            nn.Conv2d(channels, (scale * u) ** 2, 3, padding=1), nn.PixelShuffle(scale * u)
         )
 
     def forward(self, L_low: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """``L_low`` (N,1,h,w) in [0, 1]; ``quality`` (N,) in [0, 1]; returns (N,1,sh,sw)."""
-        qmap = quality.view(-1, 1, 1, 1).to(L_low.dtype).expand_as(L_low)
-        x = self.head(torch.cat([L_low - 0.5, qmap], dim=1))
+        u = self.unshuffle
+        h, w = L_low.shape[-2:]
+        x = L_low - 0.5
+        if u > 1:
+            x = F.pixel_unshuffle(F.pad(x, (0, (-w) % u, 0, (-h) % u), mode="replicate"), u)
+        qmap = quality.view(-1, 1, 1, 1).to(x.dtype).expand(-1, 1, *x.shape[-2:])
+        x = self.head(torch.cat([x, qmap], dim=1))
         x = x + self.body(x)
-        return upsample_tensor(L_low, self.scale) + self.tail(x)
+        s = self.scale
+        residual = self.tail(x)[..., : h * s, : w * s]
+        return upsample_tensor(L_low, s) + residual
