@@ -162,3 +162,16 @@ def test_parallel_jobs_give_the_same_numbers(folder: Path, tmp_path: Path) -> No
         two = json.loads((tmp_path / "two" / f"{name}.json").read_text())["results"]
         for key in ("bpp", "psnr-rgb", "ms-ssim-rgb", "ciede2000"):
             assert one[key] == pytest.approx(two[key], rel=1e-6), (name, key)
+
+
+def test_the_most_colourful_quarter_is_chosen_by_chroma(tmp_path: Path) -> None:
+    from lumacodec.bench.datasets import load_dataset
+    from lumacodec.bench.report import most_colourful
+
+    for i in range(16):  # from grey (0) to saturated red (15), named out of that order
+        rgb = np.full((16, 16, 3), 128, np.uint8)
+        rgb[..., 0] = 128 + 8 * i
+        Image.fromarray(rgb).save(tmp_path / f"{(5 * i) % 16:02d}.png")
+    dataset = load_dataset(str(tmp_path))
+    assert most_colourful(dataset, 0.25) == [f"{(5 * i) % 16:02d}.png" for i in (15, 14, 13, 12)]
+    assert most_colourful(dataset, 0.2) == []  # under four images: no subset

@@ -207,8 +207,8 @@ def test_dense_hints_skip_the_colorizer(
     it does not beat the hint there), and coloured by one trained on 1/4.  With the ×1
     restoration network made an identity, nothing else changes the picture."""
     nets = network_factory()
-    torch.nn.init.zeros_(nets.sr[1].tail[0].weight)
-    torch.nn.init.zeros_(nets.sr[1].tail[0].bias)
+    torch.nn.init.zeros_(nets.restorer.tail[0].weight)
+    torch.nn.init.zeros_(nets.restorer.tail[0].bias)
     preset = lumacodec.Preset(scale=1, base_quality=30, hint_factor=4, hint_quality=50)
     data = lumacodec.encode(smooth_image, preset)
     classical = np.asarray(lumacodec.decode(data, enhance=False))
@@ -226,7 +226,7 @@ def test_hint_restorer_runs_on_the_hints_it_was_trained_on(
     change the picture: it does for a 1/8 hint at quality 50, not for a 1/4 one (outside its
     factors) nor at quality 90 (outside its qualities), nor in a set without one."""
     nets = network_factory()
-    for conv in (nets.sr[1].tail[0], nets.colorizer.out):
+    for conv in (nets.restorer.tail[0], nets.colorizer.out):
         torch.nn.init.zeros_(conv.weight)
         torch.nn.init.zeros_(conv.bias)
     for factor, hint_quality, changed in ((8, 50, True), (4, 50, False), (8, 90, False)):
@@ -486,16 +486,21 @@ def test_tiled_networks_match_whole_image(monkeypatch, tiny_networks) -> None:
     L_low = (rng.random((70, 91)) * 100).astype(np.float32)
     L = (rng.random((140, 182)) * 100).astype(np.float32)
     hint = (rng.standard_normal((2, 140, 182)) * 10).astype(np.float32)
+    L_odd = L[:139, :181]  # the restorer's body runs at 1/4: tiles must keep its grid
     whole_sr = decoder.super_resolve(L_low, 2, 30, (140, 182), tiny_networks, cpu)
+    whole_x1 = decoder.super_resolve(L_odd, 1, 30, L_odd.shape, tiny_networks, cpu)
     whole_ab = decoder.colorize(L, hint, 8, tiny_networks, cpu)
     monkeypatch.setattr(decoder, "WHOLE", 64)
     monkeypatch.setattr(decoder, "TILE", 64)
     monkeypatch.setattr(decoder, "SR_TILE", 24)
     monkeypatch.setattr(decoder, "TILE_MARGIN", 32)
     tiled_sr = decoder.super_resolve(L_low, 2, 30, (140, 182), tiny_networks, cpu)
+    tiled_x1 = decoder.super_resolve(L_odd, 1, 30, L_odd.shape, tiny_networks, cpu)
     tiled_ab = decoder.colorize(L, hint, 8, tiny_networks, cpu)
     assert tiled_sr.shape == whole_sr.shape and tiled_ab.shape == whole_ab.shape
     assert np.abs(tiled_sr - whole_sr).max() < 1e-3
+    assert tiled_x1.shape == whole_x1.shape == L_odd.shape
+    assert np.abs(tiled_x1 - whole_x1).max() < 1e-3 and np.abs(whole_x1 - L_odd).max() > 0.01
     assert np.abs(tiled_ab - whole_ab).max() < 1e-3
 
 

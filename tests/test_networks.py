@@ -30,6 +30,26 @@ def test_sr_shape_and_bicubic_skip(scale: int) -> None:
         assert torch.allclose(net(x, torch.tensor([0.3, 1.0])), upsample_tensor(x, scale))
 
 
+@pytest.mark.parametrize("scale", [1, 2])
+def test_sr_with_its_body_at_a_quarter_resolution(tmp_path, scale: int) -> None:
+    """``unshuffle=4``: any input size (padded to the body's grid, cropped back), the same
+    global skip, the setting saved with the weights; a network without it keeps the config
+    (and so the weights files) of before."""
+    net = SuperResolution(scale, channels=8, blocks=1, unshuffle=4).eval()
+    x = torch.rand(2, 1, 13, 22)
+    q = torch.tensor([0.3, 1.0])
+    with torch.no_grad():
+        assert net(x, q).shape == (2, 1, 13 * scale, 22 * scale)
+        torch.nn.init.zeros_(net.tail[0].weight)
+        torch.nn.init.zeros_(net.tail[0].bias)
+        assert torch.allclose(net(x, q), upsample_tensor(x, scale))
+    save_network(net, tmp_path / "u.safetensors")
+    assert load_network(tmp_path / "u.safetensors").unshuffle == 4
+    assert "unshuffle" not in SuperResolution(1).config
+    with pytest.raises(ValueError, match="unshuffle"):
+        SuperResolution(1, unshuffle=3)
+
+
 def test_sr_uses_quality() -> None:
     torch.manual_seed(0)
     net = SuperResolution(2, channels=8, blocks=1).eval()

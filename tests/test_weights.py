@@ -18,6 +18,7 @@ from lumacodec.networks import (
 def _make_set(directory) -> None:
     nets = {
         "sr_x1": SuperResolution(1, channels=8, blocks=1),
+        "sr_x1_fast": SuperResolution(1, channels=8, blocks=1, unshuffle=4),
         "sr_x2": SuperResolution(2, channels=8, blocks=1),
         "sr_x4": SuperResolution(4, channels=8, blocks=1),
         "colorizer": Colorizer(widths=(8, 8, 8)),
@@ -46,6 +47,21 @@ def test_load_network_set_and_id(tmp_path) -> None:
     assert isinstance(nets.hint_restorer, HintRestorer)
     assert isinstance(nets.luma_colorizer, LumaColorizer)
     assert nets.id.hex() == manifest["network_id"]
+
+
+def test_streams_of_the_earlier_set_decode_as_they_did(tmp_path) -> None:
+    """The set before ``sr_x1_fast`` is this one less that network: its streams get it back,
+    with ``sr_x1`` restoring their full-resolution planes as then; any other id is refused."""
+    _make_set(tmp_path)
+    nets = weights.load_network_set(tmp_path)
+    digests = {n: e["sha256"] for n, e in weights.read_manifest(tmp_path)["networks"].items()}
+    earlier = weights.network_id({n: digests[n] for n in weights.EARLIER_SETS[0]})
+    assert nets.earlier_ids == (earlier,) and nets.restorer is not None
+    assert nets.for_stream(nets.id) is nets and nets.for_stream(bytes(8)) is nets
+    old = nets.for_stream(earlier)
+    assert old is not None and old.id == earlier and old.restorer is None
+    assert old.sr is nets.sr and old.colorizer is nets.colorizer
+    assert nets.for_stream(b"\x01" * 8) is None
 
 
 def test_enhance_networks_are_not_part_of_the_id(tmp_path) -> None:
@@ -84,7 +100,8 @@ def test_tampered_weights_are_refused(tmp_path) -> None:
 
 
 def test_incomplete_set_names_what_is_missing(tmp_path) -> None:
-    missing = "sr_x1, sr_x2, sr_x4, hint_restorer, colorizer, luma_colorizer, sr_x2_clean"
+    missing = ("sr_x1, sr_x1_fast, sr_x2, sr_x4, hint_restorer, colorizer, luma_colorizer, "
+               "sr_x2_clean")
     with pytest.raises(LumacodecError, match=missing):
         weights.load_network_set(tmp_path)
 

@@ -37,7 +37,7 @@ from PIL import Image
 from . import weights
 from .baselayer import LOSSLESS_QUALITY, decode_base, upsample_base
 from .color import AB_OFFSET, L_to_grey_u8, planes_to_rgb_u8
-from .container import NETWORK_ID_BYTES, Header, parse
+from .container import Header, parse
 from .errors import LumacodecError
 from .hints import decode_hint, upsample_hint
 from .luma_colour import check_colour, colour_from_luma
@@ -61,15 +61,16 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def _networks_for(header: Header, networks: weights.NetworkSet | None) -> weights.NetworkSet:
-    """The set to run: a stream or a set with the all-zero id matches any (experiments)."""
+    """The set to run: the stream's own, or an earlier set this one still decodes exactly; a
+    stream or a set with the all-zero id matches any (experiments)."""
     nets = networks if networks is not None else weights.bundled()
-    wildcard = bytes(NETWORK_ID_BYTES)
-    if wildcard not in (header.network_id, nets.id) and header.network_id != nets.id:
+    matching = nets.for_stream(header.network_id)
+    if matching is None:
         raise LumacodecError(
             f"this stream needs network set {header.network_id.hex()}, but this lumacodec has "
             f"{nets.id.hex()}; install the matching lumacodec or decode with enhance=False"
         )
-    return nets
+    return matching
 
 
 def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -125,11 +126,15 @@ def _conv_radius(net: torch.nn.Module) -> int:
     residual blocks add branches of such chains): the sum of the convolutions' half-widths.
     A tile whose margin is at least this computes what the whole image would at the pixels
     it writes."""
-    return sum(
+    radius = sum(
         (m.kernel_size[0] - 1) // 2 * m.dilation[0]
         for m in net.modules()
         if isinstance(m, torch.nn.Conv2d)
     )
+    # A body at 1/u resolution reads u input pixels per pixel of context, and its tile must
+    # start on its own grid: a multiple of u.
+    u = getattr(net, "unshuffle", 1)
+    return radius if u == 1 else u * (radius + 1)
 
 
 def _colorizer_margin(factor: int) -> int:
@@ -201,6 +206,8 @@ def super_resolve(
     """
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
     net = nets.sr_clean.get(scale, nets.sr[scale]) if clean else nets.sr[scale]
+    if scale == 1 and not clean and nets.restorer is not None:
+        net = nets.restorer
     cascade = (scale > 1 and not clean and base_quality != LOSSLESS_QUALITY
                and net.restored_input)
     quality = torch.tensor([q], device=device)

@@ -13,6 +13,7 @@ touch a stream.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -30,7 +31,13 @@ from .networks import Colorizer, HintRestorer, LumaColorizer, SuperResolution, l
 BUNDLED_DIR = Path(__file__).with_name("weights")
 MANIFEST = "manifest.json"
 #: The networks that decode streams (their digests make the network id), by manifest name.
-DECODER_NETWORKS = ("sr_x1", "sr_x2", "sr_x4", "hint_restorer", "colorizer", "luma_colorizer")
+#: ``sr_x1_fast`` restores full-resolution planes; ``sr_x1`` restores the low-resolution planes
+#: that the ×2/×4 cascades were trained after.
+DECODER_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x2", "sr_x4", "hint_restorer", "colorizer",
+                    "luma_colorizer")
+#: Earlier sets whose streams this set decodes exactly as they did: the networks that made
+#: each one's id.  Their full-resolution planes are restored by ``sr_x1`` (no ``sr_x1_fast``).
+EARLIER_SETS = (("sr_x1", "sr_x2", "sr_x4", "hint_restorer", "colorizer", "luma_colorizer"),)
 #: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
 ENHANCE_NETWORKS = ("sr_x2_clean",)
 #: The networks a complete set holds.
@@ -53,8 +60,10 @@ class NetworkSet:
     """The networks one decoder runs: SR of the decoded base layer per scale (1 = restoration
     of full-resolution planes), the colorizer and the hint restorer (None: hints go to the
     colorizer as decoded), plus their identity; the SR networks of clean L per scale that
-    :func:`lumacodec.enhance` runs (empty: it uses ``sr``); and the colour-from-L network of
-    streams without a hint and of ``enhance`` (None: the colorizer runs without a hint)."""
+    :func:`lumacodec.enhance` runs (empty: it uses ``sr``); the colour-from-L network of
+    streams without a hint and of ``enhance`` (None: the colorizer runs without a hint); the
+    restoration network of full-resolution planes (None: ``sr[1]``); and the ids of earlier
+    sets whose streams this one decodes as they were (:data:`EARLIER_SETS`)."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
@@ -62,6 +71,17 @@ class NetworkSet:
     sr_clean: dict[int, SuperResolution] = field(default_factory=dict)
     hint_restorer: HintRestorer | None = None
     luma_colorizer: LumaColorizer | None = None
+    restorer: SuperResolution | None = None
+    earlier_ids: tuple[bytes, ...] = ()
+
+    def for_stream(self, stream_id: bytes) -> NetworkSet | None:
+        """The set that decodes a stream of ``stream_id`` as its encoder's set did: this one,
+        or an earlier set it contains (None: neither; the all-zero id matches any)."""
+        if stream_id in (self.id, bytes(NETWORK_ID_BYTES)) or self.id == bytes(NETWORK_ID_BYTES):
+            return self
+        if stream_id in self.earlier_ids:
+            return dataclasses.replace(self, id=stream_id, restorer=None, earlier_ids=())
+        return None
 
     def to(self, device: torch.device) -> NetworkSet:
         """Move (in place) to ``device``, channels-last: ~1.5x faster convolutions on CPUs.
@@ -75,6 +95,8 @@ class NetworkSet:
                 {s: n.to(device, memory_format=fmt) for s, n in self.sr_clean.items()},
                 self.hint_restorer.to(device, memory_format=fmt) if self.hint_restorer else None,
                 self.luma_colorizer.to(device, memory_format=fmt) if self.luma_colorizer else None,
+                self.restorer.to(device, memory_format=fmt) if self.restorer else None,
+                self.earlier_ids,
             )
 
 
@@ -139,11 +161,12 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
             f"this set's is {entries['hint_restorer']['sha256'][:12]}: retrain the colorizer"
         )
     digests = {n: entries[n]["sha256"] for n in DECODER_NETWORKS}
-    sr = {int(n.removeprefix("sr_x")): nets[n] for n in DECODER_NETWORKS if n.startswith("sr_x")}
+    sr = {s: nets[f"sr_x{s}"] for s in (1, 2, 4)}
     sr_clean = {int(n.removeprefix("sr_x").removesuffix("_clean")): nets[n]
                 for n in ENHANCE_NETWORKS}
+    earlier = tuple(network_id({n: digests[n] for n in names}) for names in EARLIER_SETS)
     return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean,
-                      nets["hint_restorer"], nets["luma_colorizer"])
+                      nets["hint_restorer"], nets["luma_colorizer"], nets["sr_x1_fast"], earlier)
 
 
 _BUNDLED_LOCK = threading.Lock()

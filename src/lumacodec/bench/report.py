@@ -11,6 +11,7 @@ file                             content
 ``rd-ms-ssim-rgb.png``           MS-SSIM (dB) vs bpp
 ``rd-color.png``                 PSNR of lightness L and mean CIEDE2000 vs bpp
 ``bd.json``                      every BD value of the summary's tables
+``bd-colourful.json``            the same over the most colourful quarter of the images
 ``comparison.png``               the same crop of one image from each codec at matched bpp
 ``summary.md``                   BD tables, curve tables, plots, sheet, command, environment
 ================================ ===============================================================
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..color import rgb_to_lab
 from ..errors import LumacodecError
 from .bdrate import LOW_OVERLAP, BDResult, bd_psnr, bd_rate
 from .codecs import BASELINES, Codec
@@ -279,6 +281,23 @@ def bd_results(curves: dict[str, Curve]) -> dict[str, dict[str, dict[str, BDResu
     return out
 
 
+#: Share of a data set's images, by mean chroma, in the report's colourful subset.
+COLOURFUL_SHARE = 0.25
+
+
+def most_colourful(dataset: Dataset, share: float) -> list[str]:
+    """Names of the ``share`` of ``dataset``'s images with the highest mean chroma (CIELAB
+    √(a*² + b*²) of the original), most colourful first; empty when that is under 4 images."""
+    count = int(len(dataset.images) * share)
+    if count < 4:
+        return []
+    chroma = {}
+    for source in dataset.images:
+        lab = rgb_to_lab(source.load())
+        chroma[source.name] = float(np.mean(np.hypot(lab[..., 1], lab[..., 2])))
+    return sorted(chroma, key=lambda name: -chroma[name])[:count]
+
+
 def bd_markdown(
     curves: dict[str, Curve], results: dict[str, dict[str, dict[str, BDResult]]]
 ) -> str:
@@ -464,6 +483,11 @@ def write_report(
     plot_rd(output / "rd-color.png", curves, [], ["psnr-l", "ciede2000"], title)
     bd = bd_results(curves)
     (output / "bd.json").write_text(json.dumps(bd_json(bd), indent=2) + "\n")
+    colourful = most_colourful(dataset, COLOURFUL_SHARE)
+    colourful_bd = bd_results(aggregate(records, codecs, colourful)) if colourful else None
+    if colourful_bd is not None:
+        (output / "bd-colourful.json").write_text(
+            json.dumps({"images": colourful, **bd_json(colourful_bd)}, indent=2) + "\n")
 
     source = next(s for s in dataset.images if s.name == sheet_image)
     try:
@@ -494,6 +518,11 @@ def write_report(
     w("\n![PSNR-RGB vs bpp](rd-psnr-rgb.png)\n\n![MS-SSIM vs bpp](rd-ms-ssim-rgb.png)\n\n")
     w("## Bjøntegaard deltas against the baselines\n\n")
     w(bd_markdown(curves, bd))
+    if colourful_bd is not None:
+        w(f"\n## The most colourful quarter\n\nThe {len(colourful)} images of the {n} with the "
+          "highest mean chroma √(a*² + b*²) of the original (the photos whose colour a "
+          f"codec must spend bits on): {', '.join(colourful)}.\n\n")
+        w(bd_markdown(aggregate(records, codecs, colourful), colourful_bd))
     w("\n## Mean curves\n\n")
     for curve in curves.values():
         w(f"### {curve.name}\n\n{curve.description}\n\n{_curve_table(curve)}\n\n")
