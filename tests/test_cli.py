@@ -23,7 +23,8 @@ from lumacodec.container import Header, SourceMode, Stream, pack
 from lumacodec.errors import LumacodecError
 
 HAS_BUNDLED_WEIGHTS = all(
-    name in weights.read_manifest()["networks"] for name in weights.NETWORK_NAMES
+    name in weights.read_manifest()["networks"]
+    for name in weights.NETWORK_NAMES if name not in weights.OPTIONAL_NETWORKS
 )
 
 

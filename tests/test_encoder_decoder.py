@@ -30,7 +30,8 @@ def grey_psnr_floor(quality: int) -> float:
 
 
 HAS_BUNDLED_WEIGHTS = all(
-    name in weights.read_manifest()["networks"] for name in weights.NETWORK_NAMES
+    name in weights.read_manifest()["networks"]
+    for name in weights.NETWORK_NAMES if name not in weights.OPTIONAL_NETWORKS
 )
 
 

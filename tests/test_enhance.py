@@ -13,7 +13,8 @@ from lumacodec.enhance import upscale_clean
 from lumacodec.errors import LumacodecError
 
 HAS_BUNDLED_WEIGHTS = all(
-    name in weights.read_manifest()["networks"] for name in weights.NETWORK_NAMES
+    name in weights.read_manifest()["networks"]
+    for name in weights.NETWORK_NAMES if name not in weights.OPTIONAL_NETWORKS
 )
 
 

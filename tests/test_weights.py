@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lumacodec import weights
@@ -62,6 +64,11 @@ def test_streams_of_the_earlier_set_decode_as_they_did(tmp_path) -> None:
     assert old is not None and old.id == earlier and old.restorer is None
     assert old.sr is nets.sr and old.colorizer is nets.colorizer
     assert nets.for_stream(b"\x01" * 8) is None
+    manifest = weights.read_manifest(tmp_path)  # without sr_x1_fast: the earlier set itself
+    del manifest["networks"]["sr_x1_fast"]
+    (tmp_path / weights.MANIFEST).write_text(json.dumps(manifest))
+    without = weights.load_network_set(tmp_path)
+    assert without.id == earlier and without.restorer is None and without.earlier_ids == ()
 
 
 def test_enhance_networks_are_not_part_of_the_id(tmp_path) -> None:
@@ -100,8 +107,7 @@ def test_tampered_weights_are_refused(tmp_path) -> None:
 
 
 def test_incomplete_set_names_what_is_missing(tmp_path) -> None:
-    missing = ("sr_x1, sr_x1_fast, sr_x2, sr_x4, hint_restorer, colorizer, luma_colorizer, "
-               "sr_x2_clean")
+    missing = "sr_x1, sr_x2, sr_x4, hint_restorer, colorizer, luma_colorizer, sr_x2_clean"
     with pytest.raises(LumacodecError, match=missing):
         weights.load_network_set(tmp_path)
 

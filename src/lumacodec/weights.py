@@ -40,6 +40,9 @@ DECODER_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x2", "sr_x4", "hint_restorer", "c
 EARLIER_SETS = (("sr_x1", "sr_x2", "sr_x4", "hint_restorer", "colorizer", "luma_colorizer"),)
 #: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
 ENHANCE_NETWORKS = ("sr_x2_clean",)
+#: Networks a set may lack: without ``sr_x1_fast`` it is the earlier set of
+#: :data:`EARLIER_SETS` (``sr_x1`` restores every plane).
+OPTIONAL_NETWORKS = ("sr_x1_fast",)
 #: The networks a complete set holds.
 NETWORK_NAMES = DECODER_NETWORKS + ENHANCE_NETWORKS
 _MOVE_LOCK = threading.Lock()
@@ -139,15 +142,16 @@ def load_listed(
 def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
     """Load and verify every network of the set in ``directory`` (sha256 against the manifest)."""
     entries = read_manifest(directory)["networks"]
-    missing = [n for n in NETWORK_NAMES if n not in entries]
+    missing = [n for n in NETWORK_NAMES if n not in entries and n not in OPTIONAL_NETWORKS]
     if missing:
         raise LumacodecError(
             f"network weights missing from {directory}: {', '.join(missing)} "
             "(decode with enhance=False for the classical reconstruction)"
         )
-    nets = {name: load_listed(name, directory, entries) for name in NETWORK_NAMES}
+    names = [n for n in NETWORK_NAMES if n in entries]
+    nets = {name: load_listed(name, directory, entries) for name in names}
     restorer = entries["sr_x1"]["sha256"]
-    for name in DECODER_NETWORKS:
+    for name in (n for n in DECODER_NETWORKS if n in nets):
         trained_after = entries[name].get("restored_by")
         if getattr(nets[name], "restored_input", False) and trained_after != restorer:
             raise LumacodecError(
@@ -160,13 +164,15 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
             f"the colorizer was trained on hints restored by hint_restorer {hints_by[:12]}, but "
             f"this set's is {entries['hint_restorer']['sha256'][:12]}: retrain the colorizer"
         )
-    digests = {n: entries[n]["sha256"] for n in DECODER_NETWORKS}
+    digests = {n: entries[n]["sha256"] for n in DECODER_NETWORKS if n in nets}
     sr = {s: nets[f"sr_x{s}"] for s in (1, 2, 4)}
     sr_clean = {int(n.removeprefix("sr_x").removesuffix("_clean")): nets[n]
                 for n in ENHANCE_NETWORKS}
-    earlier = tuple(network_id({n: digests[n] for n in names}) for names in EARLIER_SETS)
+    restorer = nets.get("sr_x1_fast")
+    earlier = () if restorer is None else tuple(
+        network_id({n: digests[n] for n in set_names}) for set_names in EARLIER_SETS)
     return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean,
-                      nets["hint_restorer"], nets["luma_colorizer"], nets["sr_x1_fast"], earlier)
+                      nets["hint_restorer"], nets["luma_colorizer"], restorer, earlier)
 
 
 _BUNDLED_LOCK = threading.Lock()
@@ -187,6 +193,6 @@ def bundled() -> NetworkSet:
 def bundled_id() -> bytes:
     """The id new streams carry: the bundled set's, or zeros if the package ships none."""
     entries = read_manifest(BUNDLED_DIR)["networks"]
-    if not all(n in entries for n in NETWORK_NAMES):
+    if not all(n in entries for n in NETWORK_NAMES if n not in OPTIONAL_NETWORKS):
         return bytes(NETWORK_ID_BYTES)
-    return network_id({n: entries[n]["sha256"] for n in DECODER_NETWORKS})
+    return network_id({n: entries[n]["sha256"] for n in DECODER_NETWORKS if n in entries})
