@@ -42,6 +42,15 @@ VARIANTS: dict[str, dict[str, str]] = {
 }
 
 
+DECISION = """What lumacodec takes (`lumacodec.avif.SPEED_FOR_EFFORT`, `AOM_OPTIONS`): none of the
+options beats today's (`deltaq-mode`, `aq-mode` and `enable-tpl-model` change nothing on a still
+grey plane; quantisation matrices and sharpness cost 2–5%; `tune=ssim` is level on PSNR), so
+`tune=psnr` stays.  Speed is the lever: the settings search's trial codings run at speed 9 (a
+tenth of speed 6's time; it only has to rank the settings), efforts 0 and 1 code the chosen
+planes at speed 6, and effort 2 at speed 3 (−8% to −10%, nearly all of speed 2's −8.5% to −10%
+for three quarters of its time)."""
+
+
 def planes(paths: list[Path]) -> dict[int, list[np.ndarray]]:
     out: dict[int, list[np.ndarray]] = {s: [] for s in QUALITIES}
     for p in paths:
@@ -131,6 +140,7 @@ def main() -> None:
         cells = [f"{r[s][0]:+.1f}%" if r[s][0] is not None else "—" for s in QUALITIES]
         times = [f"{r[s][1]:.3f}" for s in QUALITIES]
         lines.append(f"| {group} | {name} | {' | '.join(cells)} | {' | '.join(times)} |")
+    lines += ["", DECISION]
     args.out.write_text("\n".join(lines) + "\n")
 
 
