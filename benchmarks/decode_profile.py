@@ -76,7 +76,7 @@ def profile(data: bytes, nets: weights.NetworkSet, dev: torch.device,
     L_low = decode_base(stream.base, h.height, h.width, h.scale)
     q = torch.tensor([1.0 if h.base_quality == LOSSLESS_QUALITY else h.base_quality / 100])
     x = decoder._to_device(L_low / 100.0, dev)
-    net = nets.sr[h.scale]
+    net = nets.restorer if h.scale == 1 and nets.restorer is not None else nets.sr[h.scale]
     with decoder._inference(dev):
         if h.scale > 1 and net.restored_input and h.base_quality != LOSSLESS_QUALITY:
             t["SR: x1 restoration"] = median_time(lambda: nets.sr[1](x, q), repeat)
@@ -140,7 +140,10 @@ def main() -> None:
               "SR ×2/×4 on the 1/2 and 1/4 planes):", "",
               "| network | parameters | GMAC |", "|---|---:|---:|"]
     q = torch.tensor([0.1])
+    fast = () if nets.restorer is None else (
+        ("sr_x1_fast", nets.restorer, (1, 1, 512, 768), (q,)),)
     for name, net, shape, extra in (
+        *fast,
         ("sr_x1", nets.sr[1], (1, 1, 512, 768), (q,)),
         ("sr_x2", nets.sr[2], (1, 1, 256, 384), (q,)),
         ("sr_x4", nets.sr[4], (1, 1, 128, 192), (q,)),
