@@ -27,6 +27,7 @@ decoder's own functions (:func:`lumacodec.decoder.super_resolve` and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -94,12 +95,16 @@ def main(argv: list[str] | None = None) -> None:
     sr_clean = {s: nets[f"sr_x{s}_clean"] for s in (2, 4) if f"sr_x{s}_clean" in nets}
     netset = weights.NetworkSet(sr, nets.get("colorizer"), b"", sr_clean,  # type: ignore[arg-type]
                                 nets.get("hint_restorer"),  # type: ignore[arg-type]
-                                nets.get("luma_colorizer"))  # type: ignore[arg-type]
+                                nets.get("luma_colorizer"),  # type: ignore[arg-type]
+                                nets.get("sr_x1_fast"))  # type: ignore[arg-type]
+    # The ×1 rows measure sr_x1 (the cascades' restorer); sr_x1_fast gets rows of its own.
+    earlier = dataclasses.replace(netset, restorer=None)
+    fast = {"fast": 1} if netset.restorer is not None else {}
     clean_scales = [s for s in (2, 4) if s in sr or s in sr_clean]
     device = torch.device("cpu")
 
     # results[kind][(row, group)] = (classical values, network values)
-    sr_res: dict[int, dict] = {s: defaultdict(lambda: ([], [])) for s in sr}
+    sr_res: dict[int | str, dict] = {s: defaultdict(lambda: ([], [])) for s in [*sr, *fast]}
     clean_res: dict = defaultdict(lambda: ([], []))
     col_res: dict = defaultdict(lambda: ([], []))
     hint_res: dict = defaultdict(lambda: ([], []))
@@ -111,12 +116,14 @@ def main(argv: list[str] | None = None) -> None:
         for rec in data.load_cache(files, keys):
             L = rec["L"]
             H, W = L.shape
-            for s in sr:
+            for key in [*sr, *fast]:
+                s = fast.get(key, key)
                 for q in SR_EVAL_QUALITIES[s]:
                     low = u8_to_L(rec[f"x{s}_q{q}"])
-                    res = sr_res[s][(q, group)]
+                    res = sr_res[key][(q, group)]
                     res[0].append(psnr_L(upsample(low, s, (H, W)), L))
-                    res[1].append(psnr_L(super_resolve(low, s, q, (H, W), netset, device), L))
+                    run = netset if key in fast else earlier
+                    res[1].append(psnr_L(super_resolve(low, s, q, (H, W), run, device), L))
             for s in clean_scales:
                 low = u8_to_L(L_to_u8(downsample_bicubic(L, s)))
                 res = clean_res[(s, group)]
@@ -160,13 +167,16 @@ def main(argv: list[str] | None = None) -> None:
         + ".",
         "",
     ]
-    for s in sr:
-        lines += [f"## Super-resolution ×{s}: PSNR-L (dB, peak L = 100), bicubic → network",
+    for key in [*sr, *fast]:
+        s = fast.get(key, key)
+        title = (f"Super-resolution ×{s}" if key not in fast else
+                 "Restoration ×1 of full-resolution planes (`sr_x1_fast`, body at 1/4)")
+        lines += [f"## {title}: PSNR-L (dB, peak L = 100), bicubic → network",
                   "", "| base quality | " + " | ".join(names + ["all"]) + " |",
                   "|---" * (len(names) + 2) + "|"]
         for q in SR_EVAL_QUALITIES[s]:
-            cells = [_cell(*sr_res[s][(q, g)]) for g in names]
-            allc = [sum((sr_res[s][(q, g)][i] for g in names), []) for i in (0, 1)]
+            cells = [_cell(*sr_res[key][(q, g)]) for g in names]
+            allc = [sum((sr_res[key][(q, g)][i] for g in names), []) for i in (0, 1)]
             tag = "lossless" if q == data.LOSSLESS_QUALITY else str(q)
             lines.append(f"| {tag} | " + " | ".join(cells + [_cell(*allc)]) + " |")
         lines.append("")

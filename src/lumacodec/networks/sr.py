@@ -86,7 +86,7 @@ class SuperResolution(nn.Module):
         x = L_low - 0.5
         if u > 1:
             x = F.pixel_unshuffle(F.pad(x, (0, (-w) % u, 0, (-h) % u), mode="replicate"), u)
-        qmap = quality.view(-1, 1, 1, 1).to(x.dtype).expand(-1, 1, *x.shape[-2:])
+        qmap = quality.view(-1, 1, 1, 1).to(x.dtype).expand(x.shape[0], 1, *x.shape[-2:])
         x = self.head(torch.cat([x, qmap], dim=1))
         x = x + self.body(x)
         s = self.scale
