@@ -47,11 +47,12 @@ from .baselayer import (
     LOSSLESS_QUALITY,
     base_plane,
     decode_base,
+    decode_plane,
     encode_base,
     encode_plane,
     upsample_base,
 )
-from .color import L_to_grey_u8, planes_to_rgb_u8, rgb_error_weights
+from .color import L_to_grey_u8, planes_to_rgb_u8, rgb_error_weights, u8_to_L
 from .container import Header, SourceMode, Stream, pack
 from .hints import decode_hint, encode_hint, pack_hint, upsample_hint
 from .presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES, Preset
@@ -68,8 +69,10 @@ MAX_MEASURED = 1 << 20
 MIN_STEP = 1.05
 #: Base layers tried, one at a time, when the pool has no stream large enough for a quality.
 BEYOND_POOL = ((1, 90), (1, LOSSLESS_QUALITY))
-#: Threads of the trial codings.
+#: Threads of the trial codings, and the image size (pixels) above which they run on one, so
+#: that a big photo holds one full-size trial plane at a time.
 THREADS = 2
+ONE_THREAD_ABOVE = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,11 @@ def search(
     def base(setting: tuple[int, int]) -> tuple[tuple[int, int], bytes, float]:
         s, q = setting
         data = encode_plane(base_planes[s], q, PROBE_EFFORT)
-        e = upsample_base(decode_base(data, height, width, s), s, size)[sub] - L_sub
+        if s == 1:  # only the measured pixels become L
+            L_rec = u8_to_L(decode_plane(data, height, width)[sub])
+        else:
+            L_rec = upsample_base(decode_base(data, height, width, s), s, size)[sub]
+        e = L_rec - L_sub
         return setting, data, float(np.mean(w[0] * e * e, dtype=np.float64))
 
     def hint(setting: tuple[int, int]) -> tuple[tuple[int, int], bytes | None, float]:
@@ -137,7 +144,7 @@ def search(
     # the resampling release the GIL).
     base_planes = {s: base_plane(L, s) for s in SEARCH_BASE}
     hint_planes = {} if ab is None else {f: pack_hint(ab, f) for f, _ in SEARCH_HINTS}
-    with ThreadPoolExecutor(THREADS) as pool:
+    with ThreadPoolExecutor(THREADS if height * width <= ONE_THREAD_ABOVE else 1) as pool:
         hint_jobs = [pool.submit(hint, h) for h in (SEARCH_HINTS if ab is not None else ())]
         bases = list(pool.map(base, [(s, q) for s, qs in SEARCH_BASE.items() for q in qs]))
         hints = [job.result() for job in hint_jobs] or [((0, 0), None, 0.0)]
