@@ -175,3 +175,16 @@ def test_the_most_colourful_quarter_is_chosen_by_chroma(tmp_path: Path) -> None:
     dataset = load_dataset(str(tmp_path))
     assert most_colourful(dataset, 0.25) == [f"{(5 * i) % 16:02d}.png" for i in (15, 14, 13, 12)]
     assert most_colourful(dataset, 0.2) == []  # under four images: no subset
+
+
+def test_ladder_breaks_name_the_images_where_a_quality_is_no_larger() -> None:
+    from lumacodec.bench.codecs import make_codecs
+    from lumacodec.bench.report import ladder_breaks
+
+    codecs, _ = make_codecs(["jpeg", "lumacodec"], qualities={"jpeg": [10, 50, 90]})
+    records = [{"codec": "jpeg", "image": i, "quality": q, "bytes": b}
+               for i, sizes in (("a", (10, 20, 30)), ("b", (10, 30, 30))) for q, b in
+               zip((10, 50, 90), sizes, strict=True)]
+    records += [{"codec": c, "image": i, "quality": q, "bytes": q}
+                for c in ("lumacodec", "lumacodec-classical") for i in "ab" for q in range(1, 11)]
+    assert ladder_breaks(records, codecs, ["a", "b"]) == {"jpeg": ["b"], "lumacodec": []}

@@ -281,6 +281,23 @@ def bd_results(curves: dict[str, Curve]) -> dict[str, dict[str, dict[str, BDResu
     return out
 
 
+def ladder_breaks(records: Sequence[dict[str, Any]], codecs: Sequence[Codec],
+                  images: Sequence[str]) -> dict[str, list[str]]:
+    """Per encoder (one entry per encode group), the images on which a quality gives a file
+    no larger than the quality before it in the codec's sweep."""
+    size = {(r["codec"], r["image"], r["quality"]): r["bytes"] for r in records}
+    out: dict[str, list[str]] = {}
+    for codec in codecs:
+        key = codec.encode_group or codec.name
+        if key in out:
+            continue
+        out[key] = [
+            i for i in images
+            if any(size.get((codec.name, i, b), math.inf) <= size.get((codec.name, i, a), -1)
+                   for a, b in zip(codec.qualities[:-1], codec.qualities[1:], strict=True))]
+    return out
+
+
 #: Share of a data set's images, by mean chroma, in the report's colourful subset.
 COLOURFUL_SHARE = 0.25
 
@@ -523,6 +540,11 @@ def write_report(
           "highest mean chroma √(a*² + b*²) of the original (the photos whose colour a "
           f"codec must spend bits on): {', '.join(colourful)}.\n\n")
         w(bd_markdown(aggregate(records, codecs, colourful), colourful_bd))
+    w("\n## Does a higher quality give a larger file?\n\n")
+    w("Per codec, the images on which some quality setting gives a file no larger than the "
+      "setting below it (the sweep's order):\n\n| codec | images | such images |\n|---|---:|---|\n")
+    for codec, names in ladder_breaks(records, codecs, images).items():
+        w(f"| {codec} | {n} | {', '.join(names) if names else 'none'} |\n")
     w("\n## Mean curves\n\n")
     for curve in curves.values():
         w(f"### {curve.name}\n\n{curve.description}\n\n{_curve_table(curve)}\n\n")
