@@ -15,6 +15,10 @@ starting the worker processes and, for the decode, each worker's loading of the 
 Ray, starting the actors (and their loading of the networks), but not starting Ray itself:
 a local Ray with ``jobs`` CPUs is started before the runs of each ``jobs`` value, its start
 time written under the table.  The streams of every run are checked to be byte-identical.
+
+``--interrupt``: the CLI's folder encode and decode (``--jobs 2``) are killed (SIGKILL to the
+whole process group) halfway through, then run again with the same command, which resumes;
+the outputs must be byte-identical to those of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import contextlib
 import os
 import platform
 import shlex
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +69,50 @@ def engine_started(engine: str, jobs: int, notes: list[str]) -> Iterator[None]:
         ray.shutdown()
 
 
+def killed_then_resumed(command: list[str], after_s: float) -> float:
+    """Run ``command``, kill its whole process group after ``after_s`` seconds, run it again
+    to the end; the seconds of the second run."""
+    first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    time.sleep(after_s)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def interrupted(images: list[Path], tmp: Path, streams: dict[str, bytes], pngs: Path
+                ) -> list[str]:
+    """Kill the CLI's folder encode and decode halfway, resume them, compare the outputs with
+    an uninterrupted run's; the notes to print."""
+    cli = [sys.executable, "-m", "lumacodec"]
+    src = tmp / "interrupt-src"
+    src.mkdir()
+    for image in images:
+        (src / image.name).symlink_to(image.resolve())
+    out, png = tmp / "interrupt-streams", tmp / "interrupt-png"
+    start = time.perf_counter()
+    subprocess.run([*cli, "encode", str(src), str(tmp / "timing"), "--jobs", "2", "--quiet"],
+                   check=True, stdout=subprocess.DEVNULL)
+    half = (time.perf_counter() - start) / 2
+    rest = killed_then_resumed([*cli, "encode", str(src), str(out), "--jobs", "2", "--quiet"],
+                               half)
+    same_streams = {p.name: p.read_bytes() for p in out.glob("*.lmc")} == streams
+    rest_png = killed_then_resumed(
+        [*cli, "decode", str(out), str(png), "--jobs", "2", "--quiet"], 2 * half)
+    same_png = sorted(p.name for p in png.glob("*.png")) == sorted(
+        p.name for p in pngs.glob("*.png")) and all(
+        (png / p.name).read_bytes() == p.read_bytes() for p in pngs.glob("*.png"))
+    return [f"Interrupted and resumed (`lumacodec encode|decode DIR OUT --jobs 2`, SIGKILL to "
+            f"the process group after {half:.0f} s of the encode and {2 * half:.0f} s of the "
+            f"decode, then the same command again: the rest took {rest:.0f} s and "
+            f"{rest_png:.0f} s): streams identical to an uninterrupted run: "
+            f"{'yes' if same_streams else 'NO'}; decoded PNGs identical: "
+            f"{'yes' if same_png else 'NO'}."]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", type=Path, default=Path("../shared/datasets/bsds500/test"))
@@ -71,6 +121,8 @@ def main() -> None:
     parser.add_argument("--engines", default="local", help="comma-separated: local, ray")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/batch-throughput.md"))
+    parser.add_argument("--interrupt", action="store_true",
+                        help="also kill a folder encode/decode halfway and resume it")
     args = parser.parse_args()
     jobs_values = [int(j) for j in args.jobs.split(",")]
     engines = args.engines.split(",")
@@ -119,6 +171,9 @@ def main() -> None:
                             device=args.device, jobs=jobs, resume=False, progress=False,
                             engine=engine)
                         row(step, engine, jobs, summary)
+        if args.interrupt:
+            notes += interrupted(images, Path(tmp), streams_by_run[f"{engines[0]}-1"],
+                                 Path(tmp) / f"png-{engines[0]}-1-True")
     identical = all(s == next(iter(streams_by_run.values())) for s in streams_by_run.values())
     lines += ["", *notes, f"Streams byte-identical across runs: {'yes' if identical else 'NO'}."]
     args.out.write_text("\n".join(lines) + "\n")
