@@ -147,3 +147,31 @@ def test_planes_to_rgb_u8_of_grey_is_L_to_grey_u8(rng: np.random.Generator) -> N
     assert rgb.shape == (9, 14, 3) and rgb.flags.c_contiguous
     assert np.array_equal(rgb[..., 0], L_to_grey_u8(L))
     assert np.array_equal(rgb[..., 0], rgb[..., 2])
+
+
+def test_rgb_error_weights_predict_the_srgb_error_of_small_lab_errors(
+    rng: np.random.Generator,
+) -> None:
+    """The quadratic form of :func:`color.rgb_error_weights` gives the mean square sRGB error
+    of a small Lab error within 10% (float sRGB, before rounding), for L errors and for a/b
+    errors alike; grey images have no a/b terms."""
+    L = rng.uniform(20, 90, (64, 64)).astype(np.float32)
+    ab = rng.uniform(-30, 30, (2, 64, 64)).astype(np.float32)
+    w = color.rgb_error_weights(L, ab)
+    assert w.shape == (4, 64, 64) and w.dtype == np.float32
+
+    def srgb(L_: np.ndarray, ab_: np.ndarray) -> np.ndarray:
+        return color.lab_to_rgb(np.stack([L_, ab_[0], ab_[1]], -1)) * 255.0
+
+    base = srgb(L, ab)
+    e_L = rng.normal(0, 1.0, L.shape).astype(np.float32)
+    e_ab = rng.normal(0, 2.0, ab.shape).astype(np.float32)
+    for err_L, err_ab, predicted in (
+        (e_L, 0 * e_ab, np.mean(w[0] * e_L**2)),
+        (0 * e_L, e_ab, np.mean(w[1] * e_ab[0] ** 2 + 2 * w[2] * e_ab[0] * e_ab[1]
+                                + w[3] * e_ab[1] ** 2)),
+    ):
+        actual = np.mean((srgb(L + err_L, ab + err_ab) - base) ** 2)
+        assert abs(predicted / actual - 1) < 0.1, (predicted, actual)
+    grey = color.rgb_error_weights(L, None)
+    assert np.all(grey[1:] == 0) and np.all(grey[0] > 0)
