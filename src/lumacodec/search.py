@@ -11,24 +11,30 @@ where λ_q (:data:`~lumacodec.presets.SEARCH_SLOPES`, dB per bit per pixel) is t
 which a per-image choice spends, over the calibration photos, the ladder's own mean rate
 (``benchmarks/tune_search.py``).
 
-How it stays cheap (one pass over a fixed pool of settings, no trial decodes of pairs):
+How it stays cheap (one pass over a fixed pool of settings, no trial decode of a pair):
 
 * **One pool for every quality.** Every base-layer setting of
   :data:`~lumacodec.presets.SEARCH_BASE` and every hint of
-  :data:`~lumacodec.presets.SEARCH_HINTS` is coded once, at the effort's AV1 speed; the
-  chosen planes *are* those codings (no second encode), so every rate is exact.
-* **Separable distortion.** The error of a candidate pair is estimated as that of its base
-  layer with the true a/b plus that of its hint with the true L (errors of independent
-  planes add in mean square), each measured on every other row and column of the image.
-  That makes the joint choice an exhaustive one over all pairs at the cost of one
-  measurement per plane, and the distortion is the classical reconstruction's (the decoder's
-  networks are too slow to run per candidate; they add a roughly even +0.2–0.4 dB).
+  :data:`~lumacodec.presets.SEARCH_HINTS` is coded once, at AV1's fastest speed
+  (:data:`lumacodec.avif.PROBE_EFFORT`: a tenth of the time of speed 6, which only has to
+  rank the settings); the chosen planes are then coded at the effort's own speed (small
+  images are trial-coded at that speed, and the trials are the stream).
+* **Separable distortion.** The error of a pair is estimated as that of its base layer with
+  the true a/b plus that of its hint with the true L (errors of independent planes add in mean
+  square), each from the plane's Lab error weighted by how it shows in 8-bit sRGB
+  (:func:`lumacodec.color.rgb_error_weights`), on every other row and column.  That makes
+  the joint choice an exhaustive one over all pairs at the cost of one measurement per plane.
+  The distortion is the classical reconstruction's (the decoder's networks are too slow to
+  run per candidate; they add a roughly even +0.2–0.4 dB).
 * **A ladder that means something.** Because the pool and the estimates are the same for
   every quality, the choices of qualities 1 … q come from one table: quality q takes the best
-  pair by J_q among those whose stream is strictly larger than quality q − 1's choice, so on
-  every image each quality gives a larger stream than the one below it (when no pair is
-  larger, the top of the pool repeats: a plateau, which ``lumacodec info`` shows as equal
-  settings).
+  pair by J_q among those whose trial stream is larger than quality q − 1's choice by a
+  margin (:data:`MIN_STEP`, :data:`MIN_BYTES`), so that each quality gives a larger stream
+  than the one below it: exactly for images of up to :data:`EXACT_BELOW` pixels (their trials
+  are the stream), and on every photo measured for larger ones (the bench's report counts
+  the exceptions; pure noise can break it, its trial and final sizes being unrelated).  An
+  image that runs out of pool gets finer base layers, up to lossless L; past lossless L with
+  the densest hint, the top repeats (a plateau: ``lumacodec info`` shows the same settings).
 
 The stream format does not change: the header carries the settings whatever chose them.
 """
@@ -63,10 +69,15 @@ from .presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES, Preset
 STRIDE = 2
 #: At most about this many pixels are measured (the stride grows with the image).
 MAX_MEASURED = 1 << 20
-#: Each quality's choice is at least this much larger, in trial-coded bytes, than the choice
-#: of the quality below: the margin that keeps the final streams (coded at another AV1 speed
-#: than the trials) in the same order.
+#: Each quality's choice is at least this much larger (factor and bytes), in trial-coded
+#: bytes, than the choice of the quality below: the margin that keeps the final streams
+#: (coded at another AV1 speed than the trials) in the same order.
 MIN_STEP = 1.05
+MIN_BYTES = 16
+#: Images of at most this many pixels are trial-coded at the effort's own speed, and the
+#: chosen trials are the stream: sizes then rise with quality exactly (their few hundred
+#: bytes are mostly headers, which the margin above does not cover).
+EXACT_BELOW = 128 * 128
 #: Base layers tried, one at a time, when the pool has no stream large enough for a quality.
 BEYOND_POOL = ((1, 90), (1, LOSSLESS_QUALITY))
 #: Threads of the trial codings, and the image size (pixels) above which they run on one, so
@@ -121,10 +132,11 @@ def search(
     exact = planes_to_rgb_u8(L_sub, ab_sub) if mode.is_colour else L_to_grey_u8(L_sub)
     floor = float(np.mean(np.square(reference - exact), dtype=np.float64))
     w = rgb_error_weights(L_sub, ab_sub if mode.is_colour else None)
+    trial_effort = effort if height * width <= EXACT_BELOW else PROBE_EFFORT
 
     def base(setting: tuple[int, int]) -> tuple[tuple[int, int], bytes, float]:
         s, q = setting
-        data = encode_plane(base_planes[s], q, PROBE_EFFORT)
+        data = encode_plane(base_planes[s], q, trial_effort)
         if s == 1:  # only the measured pixels become L
             L_rec = u8_to_L(decode_plane(data, height, width)[sub])
         else:
@@ -134,7 +146,7 @@ def search(
 
     def hint(setting: tuple[int, int]) -> tuple[tuple[int, int], bytes | None, float]:
         f, q = setting
-        data = encode_plane(hint_planes[f], q, PROBE_EFFORT)
+        data = encode_plane(hint_planes[f], q, trial_effort)
         ab_rec = upsample_hint(decode_hint(data, height, width, f), f, size)
         ea, eb = ab_rec[:, ::k, ::k] - ab_sub
         err = w[1] * ea * ea + 2 * w[2] * ea * eb + w[3] * eb * eb
@@ -149,42 +161,43 @@ def search(
         bases = list(pool.map(base, [(s, q) for s, qs in SEARCH_BASE.items() for q in qs]))
         hints = [job.result() for job in hint_jobs] or [((0, 0), None, 0.0)]
 
-    def choose() -> tuple[int, int] | None:
-        """The pair of ``quality`` (row, column), or None when the pool ran out below it."""
-        nbytes[:] = [[len(pack(Stream(make_header(Preset(*b[0], *h[0]), h[1] is not None),
-                                      b[1], h[1]))) for h in hints] for b in bases]
-        mse = np.maximum(floor + np.array([b[2] for b in bases])[:, None]
-                         + np.array([h[2] for h in hints])[None, :], 1e-6)
-        db[:] = 10 * np.log10(255.0**2 / mse)
-        bpp = nbytes * 8 / (height * width)
-        previous = 0.0
-        for rung in range(1, quality + 1):
-            larger = nbytes >= previous * MIN_STEP if rung > 1 else nbytes > 0
-            if not larger.any():
-                return None
-            j = np.where(larger, db - SEARCH_SLOPES[rung - 1] * bpp, -np.inf)
-            pick = divmod(int(np.argmax(j)), len(hints))
-            previous = float(nbytes[pick])
-        objective_of[0] = float(j[pick])
-        return pick
-
-    # Every pair's exact stream size and estimated PSNR, then the choices of qualities 1…q;
-    # a small, smooth image can exhaust the pool below the top quality: finer base layers
-    # then join it, up to lossless (and if even that is not larger, the top repeats).
-    objective_of = [0.0]
-    for extra in (None, *BEYOND_POOL):
-        if extra is not None:
-            bases.append(base(extra))
-        nbytes = np.zeros((len(bases), len(hints)), np.int64)
-        db = np.zeros((len(bases), len(hints)))
-        found = choose()
-        if found is not None:
+    # Every pair's exact stream size and estimated PSNR, then the choices of qualities 1…q.
+    # The pool grows (the same way whatever quality is asked for, so that every quality sees
+    # the same pool) until it holds a chain of larger streams up to the top quality.
+    extra = list(BEYOND_POOL)
+    while True:
+        nbytes = np.array([[len(pack(Stream(make_header(Preset(*b[0], *h[0]), h[1] is not None),
+                                            b[1], h[1]))) for h in hints] for b in bases])
+        mse = floor + np.array([b[2] for b in bases])[:, None] + np.array([h[2] for h in hints])
+        db = 10 * np.log10(255.0**2 / np.maximum(mse, 1e-6))
+        chain = _chain(nbytes, db, height * width)
+        if len(chain) == len(SEARCH_SLOPES) or not extra:
             break
-    bi, hi = found if found is not None else np.unravel_index(int(np.argmax(nbytes)),
-                                                               nbytes.shape)
-    (s, q), _, _ = bases[bi]
-    (f, hq), _, _ = hints[hi]
-    # The trial codings chose; the stream's planes are coded at the effort asked for.
-    base_data = encode_base(L, s, q, effort)
-    hint_data = encode_hint(ab, f, hq, effort) if ab is not None else None
-    return Choice(Preset(s, q, f, hq), base_data, hint_data, objective_of[0])
+        bases.append(base(extra.pop(0)))
+    # Past the end of a chain that even lossless L could not continue, the top repeats.
+    (bi, hi), objective_value = chain[min(quality, len(chain)) - 1]
+    (s, q), base_data, _ = bases[bi]
+    (f, hq), hint_data, _ = hints[hi]
+    if trial_effort != effort:  # the trials chose; the planes are coded at the effort asked
+        base_data = encode_base(L, s, q, effort)
+        hint_data = encode_hint(ab, f, hq, effort) if ab is not None else None
+    return Choice(Preset(s, q, f, hq), base_data, hint_data, objective_value)
+
+
+def _chain(nbytes: np.ndarray, db: np.ndarray, pixels: int
+           ) -> list[tuple[tuple[int, int], float]]:
+    """The (base, hint) indices of the pair that each quality 1, 2, … takes from the table of
+    trial stream sizes and estimated PSNRs, with its objective; it stops early where no pair
+    is larger than the quality below's by the margin of :data:`MIN_STEP` and
+    :data:`MIN_BYTES`."""
+    bpp = nbytes * 8 / pixels
+    chain: list[tuple[tuple[int, int], float]] = []
+    for slope in SEARCH_SLOPES:
+        larger = (nbytes >= nbytes[chain[-1][0]] * MIN_STEP + MIN_BYTES if chain
+                  else nbytes > 0)
+        if not larger.any():
+            break
+        j = np.where(larger, db - slope * bpp, -np.inf)
+        pick = np.unravel_index(int(np.argmax(j)), j.shape)
+        chain.append(((int(pick[0]), int(pick[1])), float(j[pick])))
+    return chain
