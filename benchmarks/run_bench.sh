@@ -19,7 +19,7 @@ SUBSET=()
 
 nice -n 10 python3 -m lumacodec.bench \
     --dataset "$DATASET" \
-    --codecs lumacodec,lumacodec-fast,lumacodec-best,jpeg,webp,avif,avif-psnr,avif-psnr-slow,jpeg2000 \
+    --codecs lumacodec,lumacodec-fast,lumacodec-best,lumacodec-ssim,jpeg,webp,avif,avif-psnr,avif-psnr-slow,jpeg2000 \
     --output "$OUT" \
     --jobs "$JOBS" \
     "${SUBSET[@]}"

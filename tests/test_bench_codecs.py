@@ -68,16 +68,15 @@ def test_lumacodec_expands_to_both_decoders(monkeypatch: pytest.MonkeyPatch) -> 
     assert {c.encode_group for c in codecs} == {"lumacodec"}
     only, _ = make_codecs(["lumacodec"], enhance=(False,))
     assert [c.name for c in only] == ["lumacodec-classical"]
-    efforts, _ = make_codecs(["lumacodec", "lumacodec-fast", "lumacodec-best"])
-    assert [(c.name, c.effort, c.encode_group) for c in efforts] == [
-        ("lumacodec", 1, "lumacodec"),
-        ("lumacodec-classical", 1, "lumacodec"),
-        ("lumacodec-fast", 0, "lumacodec-fast"),
-        ("lumacodec-fast-classical", 0, "lumacodec-fast"),
-        ("lumacodec-best", 2, "lumacodec-best"),
-        ("lumacodec-best-classical", 2, "lumacodec-best"),
+    efforts, _ = make_codecs(["lumacodec", "lumacodec-fast", "lumacodec-best",
+                              "lumacodec-ssim"], enhance=(True,))
+    assert [(c.name, c.effort, c.tune, c.encode_group) for c in efforts] == [
+        ("lumacodec", 1, "psnr", "lumacodec"),
+        ("lumacodec-fast", 0, "psnr", "lumacodec-fast"),
+        ("lumacodec-best", 2, "psnr", "lumacodec-best"),
+        ("lumacodec-ssim", 1, "ssim", "lumacodec-ssim"),
     ]
-    assert efforts[2].settings()["effort"] == 0 and efforts[0].settings()["effort"] == 1
+    assert efforts[1].settings()["effort"] == 0 and efforts[3].settings()["tune"] == "ssim"
 
 
 def test_compressai_is_optional() -> None:

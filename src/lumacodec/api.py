@@ -20,13 +20,14 @@ def encode_file(
     hints: bool = True,
     effort: int = 1,
     search: bool | None = None,
+    tune: str = "psnr",
     target_bpp: float | None = None,
     target_size: int | None = None,
 ) -> int:
     """Encode the image file ``src`` into the stream file ``dst``; returns the stream's size.
     The options are :func:`lumacodec.encode`'s."""
     data = encode(read_image(src), quality, hints=hints, effort=effort, search=search,
-                  target_bpp=target_bpp, target_size=target_size)
+                  tune=tune, target_bpp=target_bpp, target_size=target_size)
     atomic_write(dst, data)
     return len(data)
 

@@ -123,6 +123,7 @@ def encode_files(
     hints: bool = True,
     effort: int = 1,
     search: bool | None = None,
+    tune: str = "psnr",
     target_bpp: float | None = None,
     target_size: int | None = None,
     jobs: int = 1,
@@ -146,7 +147,7 @@ def encode_files(
     dst_dir
         The output folder, created if missing.  Two sources with one output (``a.jpg`` and
         ``a.png``) make the second a failure rather than overwrite the first.
-    quality, hints, effort, search, target_bpp, target_size
+    quality, hints, effort, search, tune, target_bpp, target_size
         :func:`lumacodec.encode`'s options, the same for every file (``target_size``: bytes
         per file).
     jobs
@@ -189,7 +190,7 @@ def encode_files(
         ``engine="ray"`` or its cluster cannot be reached.
     """
     options = {"quality": quality, "hints": hints, "effort": effort, "search": search,
-               "target_bpp": target_bpp, "target_size": target_size}
+               "tune": tune, "target_bpp": target_bpp, "target_size": target_size}
     run = _runner(engine, jobs, address)
     pairs = _pairs(src, dst_dir, image_suffixes(), STREAM_SUFFIX, "image")
     return _transcode(_encode_one, pairs, options, run, resume, progress, on_file, "encode")

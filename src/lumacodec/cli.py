@@ -160,6 +160,13 @@ def main() -> None:
     default=None,
     help="Override the effort: choose the settings per image, or take the ladder's.",
 )
+@click.option(
+    "--tune",
+    type=click.Choice(["psnr", "ssim"]),
+    default="psnr",
+    show_default=True,
+    help="What the per-image choice optimises: PSNR, or MS-SSIM (a slower encode).",
+)
 @click.option("--target-bpp", type=float, default=None,
               help="Instead of --quality: the best stream of at most this many bits per pixel.")
 @click.option("--target-size", default=None,
@@ -168,8 +175,9 @@ def main() -> None:
 @_folder_options
 @_one_line_errors
 def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort: int,
-           search: bool | None, target_bpp: float | None, target_size: str | None, jobs: int,
-           no_resume: bool, quiet: bool, engine: str, address: str | None) -> None:
+           search: bool | None, tune: str, target_bpp: float | None,
+           target_size: str | None, jobs: int, no_resume: bool, quiet: bool, engine: str,
+           address: str | None) -> None:
     """Encode the image SRC into the lumacodec stream DST.
 
     With a folder or a quoted glob pattern ('photos/**/*.jpg') as SRC, or several SRCs, encode
@@ -179,7 +187,7 @@ def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort:
     from .ratecontrol import parse_size
 
     options = {"quality": quality, "hints": not no_hints, "effort": effort, "search": search,
-               "target_bpp": target_bpp,
+               "tune": tune, "target_bpp": target_bpp,
                "target_size": None if target_size is None else parse_size(target_size)}
     if _folder_mode(src, dst):
         from .batch import encode_files

@@ -23,6 +23,7 @@ from .hints import encode_hint
 from .images import ImageLike, to_pixels
 from .presets import QUALITIES, Preset
 from .ratecontrol import budget_bytes, encode_to_size
+from .search import TUNES
 from .search import search as search_settings
 
 
@@ -44,6 +45,7 @@ def encode(
     hints: bool = True,
     effort: int = 1,
     search: bool | None = None,
+    tune: str = "psnr",
     target_bpp: float | None = None,
     target_size: int | None = None,
 ) -> bytes:
@@ -68,6 +70,9 @@ def encode(
         Override the effort's choice of settings: ``True`` chooses per image even at effort
         0, ``False`` takes the ladder's settings at any effort.  A :class:`Preset` quality is
         always used as it is.
+    tune
+        What the per-image choice optimises: ``"psnr"`` (PSNR-RGB) or ``"ssim"`` (MS-SSIM;
+        each trial is measured in sRGB, so the encode is several times slower).
     target_bpp, target_size
         Rate control (:mod:`lumacodec.ratecontrol`): instead of ``quality``, the best
         settings whose stream is at most this many bits per pixel, or bytes.  Never over the
@@ -76,6 +81,8 @@ def encode(
     preset = resolve_preset(quality)
     if effort not in (0, 1, 2):
         raise LumacodecError(f"effort must be 0, 1 or 2, got {effort!r}")
+    if tune not in TUNES:
+        raise LumacodecError(f"tune must be one of {', '.join(TUNES)}, got {tune!r}")
     if search and isinstance(quality, Preset):
         raise LumacodecError("search chooses the settings of a quality 1–10, not of a Preset")
     targeted = target_bpp is not None or target_size is not None
@@ -114,7 +121,7 @@ def encode(
             lambda p, base, hint: pack(Stream(header(p, hint is not None), base, hint)),
         )
     if search:
-        choice = search_settings(pixels, mode, L, ab, int(quality), effort, header)
+        choice = search_settings(pixels, mode, L, ab, int(quality), effort, header, tune)
         preset, base, hint = choice.preset, choice.base, choice.hint
     else:
         hint = None

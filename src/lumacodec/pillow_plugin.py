@@ -67,7 +67,8 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
 
     info = im.encoderinfo
     data = encode(im, info.get("quality", 5), hints=info.get("hints", True),
-                  effort=info.get("effort", 1), search=info.get("search"))
+                  effort=info.get("effort", 1), search=info.get("search"),
+                  tune=info.get("tune", "psnr"))
     fp.write(data)
 
 

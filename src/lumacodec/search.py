@@ -58,11 +58,17 @@ from .baselayer import (
     encode_plane,
     upsample_base,
 )
+from .bench.metrics import MS_SSIM_MIN_SIDE, ms_ssim_rgb
 from .color import L_to_grey_u8, planes_to_rgb_u8, rgb_error_weights, u8_to_L
 from .container import Header, SourceMode, Stream, pack
+from .errors import LumacodecError
 from .hints import decode_hint, encode_hint, pack_hint, upsample_hint
 from .presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES, Preset
 
+#: What the choice optimises: PSNR-RGB, or MS-SSIM (on the dB scale).
+TUNES = ("psnr", "ssim")
+#: ``tune="ssim"`` measures MS-SSIM on the centre of the image, at most this many pixels a side.
+SSIM_WINDOW = 384
 #: Distortion is measured on every STRIDE-th row and column (a quarter of the pixels): the
 #: mean square error of a coded plane is a smooth average, and a quarter of a photo's pixels
 #: estimate it within a few hundredths of a dB.
@@ -115,13 +121,17 @@ def search(
     quality: int,
     effort: int,
     make_header: Callable[[Preset, bool], Header],
+    tune: str = "psnr",
 ) -> Choice:
     """Choose the settings of ``quality`` for this image (``ab`` None: no hint is sent).
 
     ``pixels`` is the source (H, W, 3) or (H, W) as 8 bits; ``L``/``ab`` its Lab planes;
     ``make_header(preset, has_hint)`` builds the stream header of a candidate, so rates are
-    exact stream sizes.
+    exact stream sizes.  ``tune="ssim"`` measures each plane's MS-SSIM loss instead of its
+    squared error (:func:`_ssim_measure`; slower: every trial is converted to sRGB).
     """
+    if tune not in TUNES:
+        raise LumacodecError(f"tune must be one of {', '.join(TUNES)}, got {tune!r}")
     height, width = L.shape
     size = (height, width)
     k = _stride(height * width)
@@ -134,9 +144,14 @@ def search(
     w = rgb_error_weights(L_sub, ab_sub if mode.is_colour else None)
     trial_effort = effort if height * width <= EXACT_BELOW else PROBE_EFFORT
 
+    ssim = _ssim_measure(pixels, mode, L, ab) if tune == "ssim" else None
+
     def base(setting: tuple[int, int]) -> tuple[tuple[int, int], bytes, float]:
         s, q = setting
         data = encode_plane(base_planes[s], q, trial_effort)
+        if ssim is not None:
+            return setting, data, ssim.base_loss(upsample_base(
+                decode_base(data, height, width, s), s, size))
         if s == 1:  # only the measured pixels become L
             L_rec = u8_to_L(decode_plane(data, height, width)[sub])
         else:
@@ -148,6 +163,8 @@ def search(
         f, q = setting
         data = encode_plane(hint_planes[f], q, trial_effort)
         ab_rec = upsample_hint(decode_hint(data, height, width, f), f, size)
+        if ssim is not None:
+            return setting, data, ssim.hint_loss(ab_rec)
         ea, eb = ab_rec[:, ::k, ::k] - ab_sub
         err = w[1] * ea * ea + 2 * w[2] * ea * eb + w[3] * eb * eb
         return setting, data, float(np.mean(err, dtype=np.float64))
@@ -156,7 +173,8 @@ def search(
     # the resampling release the GIL).
     base_planes = {s: base_plane(L, s) for s in SEARCH_BASE}
     hint_planes = {} if ab is None else {f: pack_hint(ab, f) for f, _ in SEARCH_HINTS}
-    with ThreadPoolExecutor(THREADS if height * width <= ONE_THREAD_ABOVE else 1) as pool:
+    threads = THREADS if height * width <= ONE_THREAD_ABOVE and ssim is None else 1
+    with ThreadPoolExecutor(threads) as pool:
         hint_jobs = [pool.submit(hint, h) for h in (SEARCH_HINTS if ab is not None else ())]
         bases = list(pool.map(base, [(s, q) for s, qs in SEARCH_BASE.items() for q in qs]))
         hints = [job.result() for job in hint_jobs] or [((0, 0), None, 0.0)]
@@ -168,8 +186,14 @@ def search(
     while True:
         nbytes = np.array([[len(pack(Stream(make_header(Preset(*b[0], *h[0]), h[1] is not None),
                                             b[1], h[1]))) for h in hints] for b in bases])
-        mse = floor + np.array([b[2] for b in bases])[:, None] + np.array([h[2] for h in hints])
-        db = 10 * np.log10(255.0**2 / np.maximum(mse, 1e-6))
+        if ssim is not None:  # losses 1 − MS-SSIM added as errors are; on the dB scale
+            loss = ssim.floor + np.array([b[2] for b in bases])[:, None] + np.array(
+                [h[2] for h in hints])
+            db = -10 * np.log10(np.maximum(loss, 1e-10))
+        else:
+            mse = floor + np.array([b[2] for b in bases])[:, None] + np.array(
+                [h[2] for h in hints])
+            db = 10 * np.log10(255.0**2 / np.maximum(mse, 1e-6))
         chain = _chain(nbytes, db, height * width)
         if len(chain) == len(SEARCH_SLOPES) or not extra:
             break
@@ -182,6 +206,48 @@ def search(
         base_data = encode_base(L, s, q, effort)
         hint_data = encode_hint(ab, f, hq, effort) if ab is not None else None
     return Choice(Preset(s, q, f, hq), base_data, hint_data, objective_value)
+
+
+@dataclass
+class _SsimMeasure:
+    """MS-SSIM losses (1 − MS-SSIM of the 8-bit sRGB) of trial planes on a window of the
+    image: a base layer's with the true a/b, a hint's with the true L, each less the loss of
+    the source's own Lab → sRGB rounding (``floor``)."""
+
+    reference: np.ndarray
+    window: tuple[slice, slice]
+    L: np.ndarray
+    ab: np.ndarray | None
+    floor: float = 0.0
+
+    def loss(self, L: np.ndarray, ab: np.ndarray | None) -> float:
+        rgb = planes_to_rgb_u8(L, ab) if self.ab is not None else np.repeat(
+            L_to_grey_u8(L)[..., None], 3, axis=-1)
+        return 1.0 - ms_ssim_rgb(self.reference, rgb)
+
+    def base_loss(self, L_rec: np.ndarray) -> float:
+        return self.loss(L_rec[self.window], self.ab) - self.floor
+
+    def hint_loss(self, ab_rec: np.ndarray) -> float:
+        return self.loss(self.L, ab_rec[(slice(None), *self.window)]) - self.floor
+
+
+def _ssim_measure(pixels: np.ndarray, mode: SourceMode, L: np.ndarray, ab: np.ndarray | None
+                  ) -> _SsimMeasure | None:
+    """The MS-SSIM measure of ``tune="ssim"`` on the image's centre (at most
+    :data:`SSIM_WINDOW` pixels a side); None for an image too small for MS-SSIM's five scales
+    (the squared error then decides)."""
+    height, width = L.shape
+    if min(height, width) < MS_SSIM_MIN_SIDE:
+        return None
+    wh, ww = min(height, SSIM_WINDOW), min(width, SSIM_WINDOW)
+    y0, x0 = (height - wh) // 2, (width - ww) // 2
+    window = (slice(y0, y0 + wh), slice(x0, x0 + ww))
+    reference = pixels[window] if mode.is_colour else np.repeat(pixels[window][..., None], 3, -1)
+    measure = _SsimMeasure(reference, window, L[window],
+                           None if ab is None or not mode.is_colour else ab[(slice(None), *window)])
+    measure.floor = measure.loss(measure.L, measure.ab)
+    return measure
 
 
 def _chain(nbytes: np.ndarray, db: np.ndarray, pixels: int

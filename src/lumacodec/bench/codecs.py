@@ -28,8 +28,8 @@ lumacodec  lumacodec.encode / decode(enhance=...)        quality presets 1..10
 ========== ============================================= ======================================
 
 ``lumacodec`` is the default encode (effort 1: settings chosen per image);
-``lumacodec-fast`` is ``encode(..., effort=0)`` (the ladder's settings, coded once) and
-``lumacodec-best`` ``encode(..., effort=2)``.
+``lumacodec-fast`` is ``encode(..., effort=0)`` (the ladder's settings, coded once),
+``lumacodec-best`` ``encode(..., effort=2)`` and ``lumacodec-ssim`` ``encode(..., tune="ssim")``.
 """
 
 from __future__ import annotations
@@ -235,17 +235,19 @@ class LumacodecCodec(Codec):
 
     qualities = tuple(range(1, 11))
 
-    #: Report name of each encoder effort.
-    EFFORT_NAMES: ClassVar[dict[int, str]] = {
-        0: "lumacodec-fast", 1: "lumacodec", 2: "lumacodec-best"}
+    #: Report name of each encoder setting: (effort, tune).
+    SETTINGS: ClassVar[dict[str, tuple[int, str]]] = {
+        "lumacodec-fast": (0, "psnr"), "lumacodec": (1, "psnr"), "lumacodec-best": (2, "psnr"),
+        "lumacodec-ssim": (1, "ssim")}
 
     def __init__(
         self, enhance: bool = True, qualities: Sequence[float] | None = None,
-        effort: int = 1,
+        effort: int = 1, tune: str = "psnr",
     ) -> None:
         self.enhance = enhance
         self.effort = effort
-        self.encode_group = self.EFFORT_NAMES[effort]
+        self.tune = tune
+        self.encode_group = next(n for n, s in self.SETTINGS.items() if s == (effort, tune))
         self.name = self.encode_group + ("" if enhance else "-classical")
         super().__init__(qualities)
         self._fingerprint: str | None = None
@@ -270,12 +272,13 @@ class LumacodecCodec(Codec):
             "files_sha256": self._fingerprint[:16],
             "enhance": self.enhance,
             "effort": self.effort,
+            "tune": self.tune,
         }
 
     def encode(self, rgb: np.ndarray, quality: float) -> bytes:
         import lumacodec
 
-        return lumacodec.encode(rgb, quality=int(quality), effort=self.effort)
+        return lumacodec.encode(rgb, quality=int(quality), effort=self.effort, tune=self.tune)
 
     def decode(self, data: bytes) -> np.ndarray:
         import lumacodec
@@ -386,7 +389,7 @@ def normalize_quality(q: float) -> int | float:
 
 def codec_names() -> list[str]:
     """Every name ``--codecs`` accepts, for help and error messages."""
-    return [*LumacodecCodec.EFFORT_NAMES.values(), "lumacodec-classical", *REGISTRY,
+    return [*LumacodecCodec.SETTINGS, "lumacodec-classical", *REGISTRY,
             "compressai", "compressai-<model>"]
 
 
@@ -420,8 +423,8 @@ def make_codecs(
         name = raw.strip().lower()
         if not name:
             continue
-        efforts = {n: e for e, n in LumacodecCodec.EFFORT_NAMES.items()}
-        if name in efforts or name == "lumacodec-classical":
+        settings = LumacodecCodec.SETTINGS
+        if name in settings or name == "lumacodec-classical":
             flags = list(enhance) if name != "lumacodec-classical" else [False]
             if not LumacodecCodec.available():
                 if strict:
@@ -430,8 +433,8 @@ def make_codecs(
                     )
                 notes.append("lumacodec skipped: the package does not import")
                 continue
-            codecs += [LumacodecCodec(e, effort=efforts.get(name, 1))
-                       for e in dict.fromkeys(flags)]
+            effort, tune = settings.get(name, (1, "psnr"))
+            codecs += [LumacodecCodec(e, effort=effort, tune=tune) for e in dict.fromkeys(flags)]
         elif name == "compressai" or name.startswith("compressai-"):
             if not CompressAICodec.available():
                 notes.append(f"{name} skipped: compressai is not installed")
