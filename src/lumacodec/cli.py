@@ -196,8 +196,10 @@ def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort:
         return
     from .api import encode_file, info
     from .files import read_bytes
+    from .progress import status_line
 
-    encode_file(src[0], dst, **options)
+    with status_line(f"encode {src[0]}", progress=False if quiet else None):
+        encode_file(src[0], dst, **options)
     meta = info(read_bytes(dst))
     if not quiet:
         click.echo(f"{dst}: {meta['width']}x{meta['height']}, {meta['bytes']} bytes, "
@@ -242,8 +244,10 @@ def decode(src: tuple[str, ...], dst: str, no_enhance: bool, device: str | None,
     if fmt is not None:
         raise LumacodecError("--format is for folders; the extension of DST names the format")
     from .api import decode_file
+    from .progress import status_line
 
-    decode_file(src[0], dst, **options)
+    with status_line(f"decode {src[0]}", progress=False if quiet else None):
+        decode_file(src[0], dst, **options)
 
 
 @main.command()
@@ -277,16 +281,20 @@ def info(file: str, as_json: bool) -> None:
 @_colour_option("vivid", "Plausible, saturated colour, or the colour closest to the original "
                 "on average (muted).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
+@click.option("--quiet", is_flag=True, help="No progress line.")
 @_one_line_errors
 def enhance(
-    src: str, dst: str, scale: str, no_color: bool, colour: str, device: str | None
+    src: str, dst: str, scale: str, no_color: bool, colour: str, device: str | None,
+    quiet: bool,
 ) -> None:
     """Colourise and upscale an old greyscale photo or scan SRC into DST (no bitstream)."""
     from .enhance import enhance as run_enhance
     from .files import read_image, save_image
+    from .progress import status_line
 
-    out = run_enhance(read_image(src), scale=int(scale), color=not no_color, colour=colour,
-                      device=device)
+    with status_line(f"enhance {src}", progress=False if quiet else None):
+        out = run_enhance(read_image(src), scale=int(scale), color=not no_color, colour=colour,
+                          device=device)
     save_image(out, dst)
 
 

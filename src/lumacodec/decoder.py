@@ -42,6 +42,7 @@ from .errors import LumacodecError
 from .hints import decode_hint, upsample_hint
 from .luma_colour import check_colour, colour_from_luma
 from .networks.colorizer import NO_HINT_LOWPASS, Colorizer
+from .progress import report
 from .resample import downsample
 
 
@@ -173,6 +174,7 @@ def _tiled(
     whole: int,
     gain: float,
     batch: int = 1,
+    stage: str = "network",
 ) -> np.ndarray:
     """Run ``fn``, which maps (N, C, h, w) to (N, C', h·scale, w·scale), over an input of
     ``size`` and write its output times ``gain`` into ``out`` (C', H', W'), cropped to it.
@@ -182,7 +184,8 @@ def _tiled(
     only its centre.  ``tile_input(rows, columns)`` builds each piece (1, C, h, w) from the
     caller's arrays, so neither the network's whole input nor its whole output exists as a
     tensor: beyond ``out``, memory is that of ``batch`` tiles.  Up to ``batch`` consecutive
-    tiles of one shape (the inner ones) run as one batch.
+    tiles of one shape (the inner ones) run as one batch.  Each finished batch is reported
+    to :func:`lumacodec.progress.report` as a step of ``stage``.
     """
     h, w = size
     if h <= whole and w <= whole:
@@ -212,6 +215,8 @@ def _tiled(
             centre = piece[:, top : top + dst.shape[1], left : left + dst.shape[2]]
             np.multiply(centre.float().cpu().numpy(), gain, out=dst)
         i += len(group)
+        if len(boxes) > 1:
+            report(f"{stage}, tile", i, len(boxes))
     return out
 
 
@@ -256,7 +261,8 @@ def super_resolve(
     out = np.empty((1, *size), np.float32)
     with _inference(device):
         _tiled(run, tile_input, L_low.shape, out, scale=scale, tile=SR_TILE,
-               margin=margin, whole=whole, gain=100.0, batch=_tile_batch(device))
+               margin=margin, whole=whole, gain=100.0, batch=_tile_batch(device),
+               stage="super-resolution" if scale > 1 else "restoration")
     return out[0]
 
 
@@ -284,7 +290,7 @@ def restore_hint(
         return _tiled(run, lambda rows, cols: _to_device(x[:, rows, cols], device),
                       x.shape[1:], np.empty_like(hint_small), scale=1, tile=TILE,
                       margin=_conv_radius(net), whole=WHOLE + TILE_MARGIN // 4, gain=AB_OFFSET,
-                      batch=_tile_batch(device))
+                      batch=_tile_batch(device), stage="hint restoration")
 
 
 def colorize(
@@ -320,7 +326,7 @@ def colorize(
     with _inference(device):
         return _tiled(run, tile_input, L.shape, np.empty((2, *L.shape), np.float32), scale=1,
                       tile=TILE, margin=_colorizer_margin(factors[0]), whole=WHOLE + TILE_MARGIN,
-                      gain=AB_OFFSET, batch=_tile_batch(device))
+                      gain=AB_OFFSET, batch=_tile_batch(device), stage="colour")
 
 
 def colour_from_L(

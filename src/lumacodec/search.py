@@ -64,6 +64,7 @@ from .container import Header, SourceMode, Stream, pack
 from .errors import LumacodecError
 from .hints import decode_hint, encode_hint, pack_hint, upsample_hint
 from .presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES, Preset
+from .progress import report
 
 #: What the choice optimises: PSNR-RGB, or MS-SSIM (on the dB scale).
 TUNES = ("psnr", "ssim")
@@ -176,8 +177,12 @@ def search(
     threads = THREADS if height * width <= ONE_THREAD_ABOVE and ssim is None else 1
     with ThreadPoolExecutor(threads) as pool:
         hint_jobs = [pool.submit(hint, h) for h in (SEARCH_HINTS if ab is not None else ())]
-        bases = list(pool.map(base, [(s, q) for s, qs in SEARCH_BASE.items() for q in qs]))
-        hints = [job.result() for job in hint_jobs] or [((0, 0), None, 0.0)]
+        base_jobs = [pool.submit(base, (s, q)) for s, qs in SEARCH_BASE.items() for q in qs]
+        for done, job in enumerate(hint_jobs + base_jobs, 1):  # reported from this thread
+            job.result()
+            report("choosing the settings, trial coding", done, len(hint_jobs + base_jobs))
+    hints = [job.result() for job in hint_jobs] or [((0, 0), None, 0.0)]
+    bases = [job.result() for job in base_jobs]
 
     # Every pair's exact stream size and estimated PSNR, then the choices of qualities 1…q.
     # The pool grows (the same way whatever quality is asked for, so that every quality sees
