@@ -15,6 +15,7 @@ from lumacodec import QUALITIES, LumacodecError, Preset, weights
 from lumacodec.baselayer import LOSSLESS_QUALITY
 from lumacodec.container import Stream, pack, parse
 from lumacodec.images import to_pixels
+from lumacodec.networks import SuperResolution
 
 SIZES = [(1, 1), (3, 5), (17, 33), (37, 53)]  # (height, width)
 ALL_QUALITIES = range(1, len(QUALITIES) + 1)
@@ -508,6 +509,14 @@ def test_tiled_networks_match_whole_image(monkeypatch, tiny_networks) -> None:
     tiled_ab = decoder.colorize(L, hint, 8, tiny_networks, cpu)
     assert tiled_sr.shape == whole_sr.shape and tiled_ab.shape == whole_ab.shape
     assert np.abs(tiled_sr - whole_sr).max() < 1e-3
+    capped = dataclasses.replace(tiny_networks, restorer=SuperResolution(
+        1, channels=8, blocks=1, unshuffle=4, max_quality=20).eval())
+    above = decoder.super_resolve(L_odd, 1, 30, L_odd.shape, capped, cpu)  # sr_x1 runs
+    monkeypatch.setattr(decoder, "WHOLE", 1 << 16)
+    assert np.abs(above - decoder.super_resolve(
+        L_odd, 1, 30, L_odd.shape, dataclasses.replace(tiny_networks, restorer=None), cpu)
+    ).max() < 1e-4
+    monkeypatch.setattr(decoder, "WHOLE", 64)
     assert tiled_x1.shape == whole_x1.shape == L_odd.shape
     assert np.abs(tiled_x1 - whole_x1).max() < 1e-3 and np.abs(whole_x1 - L_odd).max() > 0.01
     # A GPU runs the inner tiles of one shape as batches: the same pixels as one by one.

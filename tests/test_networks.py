@@ -46,6 +46,10 @@ def test_sr_with_its_body_at_a_quarter_resolution(tmp_path, scale: int) -> None:
     save_network(net, tmp_path / "u.safetensors")
     assert load_network(tmp_path / "u.safetensors").unshuffle == 4
     assert "unshuffle" not in SuperResolution(1).config
+    capped = SuperResolution(1, channels=8, blocks=1, unshuffle=4, max_quality=40)
+    save_network(capped, tmp_path / "c.safetensors")
+    loaded = load_network(tmp_path / "c.safetensors")
+    assert loaded.handles(40) and not loaded.handles(50) and net.handles(100)
     with pytest.raises(ValueError, match="unshuffle"):
         SuperResolution(1, unshuffle=3)
 

@@ -242,7 +242,8 @@ def super_resolve(
     """
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
     net = nets.sr_clean.get(scale, nets.sr[scale]) if clean else nets.sr[scale]
-    if scale == 1 and not clean and nets.restorer is not None:
+    if scale == 1 and not clean and nets.restorer is not None and nets.restorer.handles(
+            base_quality):
         net = nets.restorer
     cascade = (scale > 1 and not clean and base_quality != LOSSLESS_QUALITY
                and net.restored_input)

@@ -51,6 +51,7 @@ class SuperResolution(nn.Module):
         blocks: int = 6,
         restored_input: bool = False,
         unshuffle: int = 1,
+        max_quality: int | None = None,
     ) -> None:
         super().__init__()
         if scale not in (1, 2, 4):
@@ -63,6 +64,11 @@ class SuperResolution(nn.Module):
                        "restored_input": restored_input}
         if unshuffle > 1:  # absent from older weights files, whose networks have none
             self.config["unshuffle"] = unshuffle
+        if max_quality is not None:
+            self.config["max_quality"] = max_quality
+        #: The highest base quality the decoder runs this network at (None: any): above it,
+        #: where it was measured to help less than the set's other ×1 network, that one runs.
+        self.max_quality = max_quality
         #: The body runs at 1/unshuffle of the input's resolution.
         self.unshuffle = unshuffle
         self.scale = scale
@@ -78,6 +84,10 @@ class SuperResolution(nn.Module):
         self.tail = nn.Sequential(
             nn.Conv2d(channels, (scale * u) ** 2, 3, padding=1), nn.PixelShuffle(scale * u)
         )
+
+    def handles(self, base_quality: int) -> bool:
+        """Whether the decoder runs this network on a base layer of ``base_quality``."""
+        return self.max_quality is None or base_quality <= self.max_quality
 
     def forward(self, L_low: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """``L_low`` (N,1,h,w) in [0, 1]; ``quality`` (N,) in [0, 1]; returns (N,1,sh,sw)."""
