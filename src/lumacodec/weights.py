@@ -150,13 +150,13 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
         )
     names = [n for n in NETWORK_NAMES if n in entries]
     nets = {name: load_listed(name, directory, entries) for name in names}
-    restorer = entries["sr_x1"]["sha256"]
+    x1_sha = entries["sr_x1"]["sha256"]
     for name in (n for n in DECODER_NETWORKS if n in nets):
         trained_after = entries[name].get("restored_by")
-        if getattr(nets[name], "restored_input", False) and trained_after != restorer:
+        if getattr(nets[name], "restored_input", False) and trained_after != x1_sha:
             raise LumacodecError(
                 f"{name} was trained on the output of sr_x1 {str(trained_after)[:12]}, but this "
-                f"set's sr_x1 is {restorer[:12]}: retrain {name} after it"
+                f"set's sr_x1 is {x1_sha[:12]}: retrain {name} after it"
             )
     hints_by = entries["colorizer"].get("hint_restored_by")
     if hints_by is not None and hints_by != entries["hint_restorer"]["sha256"]:
