@@ -419,6 +419,10 @@ def test_adopt_promotes_a_network_with_its_manifest_entry(tmp_path: Path) -> Non
     assert entry["stored_as"] == "float16" and entry["steps"] == 7
     assert halved.stat().st_size < 0.6 * target.stat().st_size
     assert isinstance(load_network(halved), SuperResolution)
+    capped = adopt(run, "x2_try", "sr_x2_capped", bundle, max_quality=20)
+    assert load_network(capped).max_quality == 20 and load_network(target).max_quality is None
+    entry = weights.read_manifest(bundle)["networks"]["sr_x2_capped"]
+    assert entry["max_quality"] == 20 and "stored_as" not in entry
     (run / "x2_try.safetensors").write_bytes(b"changed since export")
     with pytest.raises(ValueError, match="does not match"):
         adopt(run, "x2_try", "sr_x2", bundle)

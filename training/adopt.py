@@ -18,25 +18,35 @@ from pathlib import Path
 from safetensors import safe_open
 
 from lumacodec import weights
-from lumacodec.networks import load_network, save_network
+from lumacodec.networks import SuperResolution, load_network, save_network
 
 
 def adopt(source_dir: Path, name: str, as_name: str,
-          target_dir: Path = weights.BUNDLED_DIR, half: bool = False) -> Path:
+          target_dir: Path = weights.BUNDLED_DIR, half: bool = False,
+          max_quality: int | None = None) -> Path:
     """Copy network ``name`` of ``source_dir`` into ``target_dir`` as ``as_name`` (``half``:
-    stored as float16, half the file)."""
+    stored as float16, half the file; ``max_quality``: an SR network's config then says the
+    decoder runs it up to that base quality only)."""
     entry = dict(weights.read_manifest(source_dir)["networks"][name])
     source = Path(source_dir) / entry.pop("file")
     if weights.file_sha256(source) != entry.pop("sha256"):
         raise ValueError(f"{source} does not match its manifest entry")
     net = load_network(source)  # refuses anything that is not a network file
     target = Path(target_dir) / f"{as_name}.safetensors"
-    if half:
+    if max_quality is not None:
+        if not isinstance(net, SuperResolution):
+            raise ValueError(f"--max-quality is for super-resolution networks, not {name}")
+        capped = SuperResolution(**{**net.config, "max_quality": max_quality})
+        capped.load_state_dict(net.state_dict())
+        net = capped
+        entry["max_quality"] = max_quality
+    if half or max_quality is not None:
         with safe_open(str(source), framework="pt") as f:
             meta = {k: v for k, v in (f.metadata() or {}).items() if k not in ("arch", "config")}
-        save_network(net, target, half=True, **meta)
+        save_network(net, target, half=half, **meta)
         target.chmod(0o644)
-        entry["stored_as"] = "float16"
+        if half:
+            entry["stored_as"] = "float16"
     else:
         shutil.copyfile(source, target)
     weights.write_manifest_entry(as_name, target, Path(target_dir), **entry)
@@ -52,9 +62,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--target-dir", type=Path, default=weights.BUNDLED_DIR)
     parser.add_argument("--half", action="store_true",
                         help="store the weights as float16 (half the file)")
+    parser.add_argument("--max-quality", type=int, default=None,
+                        help="an SR network: the highest base quality the decoder runs it at")
     args = parser.parse_args(argv)
     path = adopt(args.source_dir, args.name, args.as_name or args.name, args.target_dir,
-                 args.half)
+                 args.half, args.max_quality)
     print(f"adopted {args.source_dir / args.name} as {path}; network id "
           f"{weights.read_manifest(args.target_dir)['network_id']}")
 
