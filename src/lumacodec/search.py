@@ -79,12 +79,12 @@ MAX_MEASURED = 1 << 20
 #: Each quality's choice is at least this much larger (factor and bytes), in trial-coded
 #: bytes, than the choice of the quality below: the margin that keeps the final streams
 #: (coded at another AV1 speed than the trials) in the same order.
-MIN_STEP = 1.05
+MIN_STEP = 1.10
 MIN_BYTES = 16
-#: Images of at most this many pixels are trial-coded at the effort's own speed, and the
-#: chosen trials are the stream: sizes then rise with quality exactly (their few hundred
-#: bytes are mostly headers, which the margin above does not cover).
-EXACT_BELOW = 128 * 128
+#: Images of at most this many pixels (thumbnails) are trial-coded at the effort's own speed,
+#: and the chosen trials are the stream: sizes then rise with quality exactly (streams of a
+#: few hundred bytes, where the trial and final sizes of two settings can cross).
+EXACT_BELOW = 320 * 320
 #: Base layers tried, one at a time, when the pool has no stream large enough for a quality.
 BEYOND_POOL = ((1, 90), (1, LOSSLESS_QUALITY))
 #: Threads of the trial codings, and the image size (pixels) above which they run on one, so
