@@ -150,3 +150,22 @@ def test_tune_ssim_chooses_by_ms_ssim() -> None:
         lumacodec.encode(photo, 5, tune="vmaf")
     tiny = smooth_rgb(64, 96)
     assert lumacodec.encode(tiny, 5, tune="ssim") == lumacodec.encode(tiny, 5)
+
+
+def test_a_big_photo_is_chosen_for_on_a_mosaic_of_its_tiles(monkeypatch) -> None:
+    """Above MOSAIC_ABOVE pixels the trials run on tiles spread over the image (on the
+    coarsest hint's grid) and the whole image is coded with the chosen settings; the ladder
+    still rises."""
+    from lumacodec import search
+
+    monkeypatch.setattr(search, "MOSAIC_ABOVE", 100 * 100)
+    monkeypatch.setattr(search, "MOSAIC_TILE", 64)
+    rows, cols = search._mosaic_grid(300, 451)
+    assert rows[0] == cols[0] == 0 and all(r % 32 == 0 for r in rows + cols)
+    assert rows[-1] + 64 <= 300 and cols[-1] + 64 <= 451
+    photo = data.astronaut()[:300, :451]
+    assert search._mosaic(photo, rows, cols).shape == (256, 256, 3)
+    streams = [lumacodec.encode(photo, q) for q in (2, 5, 8)]
+    assert [len(s) for s in streams] == sorted(len(s) for s in streams)
+    out = lumacodec.decode(streams[1], enhance=False)
+    assert out.size == (451, 300)

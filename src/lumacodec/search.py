@@ -87,6 +87,12 @@ MIN_BYTES = 16
 EXACT_BELOW = 320 * 320
 #: Base layers tried, one at a time, when the pool has no stream large enough for a quality.
 BEYOND_POOL = ((1, 90), (1, LOSSLESS_QUALITY))
+#: Above this many pixels the settings are chosen on a mosaic of MOSAIC_TILES² tiles of
+#: MOSAIC_TILE pixels spread over the image (1 MP: the trials' cost stops growing with the
+#: photo), then the whole image is coded with them.
+MOSAIC_ABOVE = 2_000_000
+MOSAIC_TILES = 4
+MOSAIC_TILE = 256
 #: Threads of the trial codings, and the image size (pixels) above which they run on one, so
 #: that a big photo holds one full-size trial plane at a time.
 THREADS = 2
@@ -106,6 +112,23 @@ class Choice:
 def objective(psnr_db: float, stream_bytes: int, pixels: int, quality: int) -> float:
     """J of a stream: PSNR (dB) minus λ of ``quality`` times its bits per pixel."""
     return psnr_db - SEARCH_SLOPES[quality - 1] * stream_bytes * 8 / pixels
+
+
+def _mosaic_grid(height: int, width: int) -> tuple[list[int], list[int]]:
+    """Top rows and left columns of :data:`MOSAIC_TILES` × :data:`MOSAIC_TILES` tiles of
+    :data:`MOSAIC_TILE` pixels spread evenly over an image, on the 32-pixel grid of the
+    coarsest hint (so that every plane's blocks fall as they do in the whole image)."""
+    def starts(extent: int) -> list[int]:
+        span = max(0, extent - MOSAIC_TILE)
+        return [span * i // (MOSAIC_TILES - 1) // 32 * 32 for i in range(MOSAIC_TILES)]
+    return starts(height), starts(width)
+
+
+def _mosaic(plane: np.ndarray, rows: list[int], cols: list[int]) -> np.ndarray:
+    """The tiles at ``rows`` × ``cols`` of ``plane`` (H, W[, C]) side by side."""
+    t = MOSAIC_TILE
+    return np.ascontiguousarray(np.concatenate([
+        np.concatenate([plane[y : y + t, x : x + t] for x in cols], axis=1) for y in rows]))
 
 
 def _stride(pixels: int) -> int:
@@ -133,6 +156,16 @@ def search(
     """
     if tune not in TUNES:
         raise LumacodecError(f"tune must be one of {', '.join(TUNES)}, got {tune!r}")
+    if L.size > max(MOSAIC_ABOVE, (MOSAIC_TILES * MOSAIC_TILE) ** 2):
+        # A big photo: the settings are chosen on a mosaic of its tiles, the whole coded.
+        rows, cols = _mosaic_grid(*L.shape)
+        small_ab = None if ab is None else np.stack([_mosaic(p, rows, cols) for p in ab])
+        preset = search(_mosaic(pixels, rows, cols), mode, _mosaic(L, rows, cols), small_ab,
+                        quality, PROBE_EFFORT, make_header, tune).preset
+        base_data = encode_base(L, preset.scale, preset.base_quality, effort)
+        hint_data = (None if ab is None else
+                     encode_hint(ab, preset.hint_factor, preset.hint_quality, effort))
+        return Choice(preset, base_data, hint_data, math.nan)
     height, width = L.shape
     size = (height, width)
     k = _stride(height * width)
