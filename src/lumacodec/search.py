@@ -36,6 +36,10 @@ How it stays cheap (one pass over a fixed pool of settings, no trial decode of a
   image that runs out of pool gets finer base layers, up to lossless L; past lossless L with
   the densest hint, the top repeats (a plateau: ``lumacodec info`` shows the same settings).
 
+* **Big photos** (above :data:`MOSAIC_ABOVE` pixels): the choice is made on a mosaic of 16
+  tiles of 256 pixels spread over the photo (on the coarsest hint's grid), then the whole
+  photo is coded with it once, so the trials cost the same for 2 MP as for 100.
+
 The stream format does not change: the header carries the settings whatever chose them.
 """
 
