@@ -113,11 +113,6 @@ class Choice:
     objective: float  # J = PSNR-RGB (PSNR of grey for a greyscale source) − λ·bpp
 
 
-def objective(psnr_db: float, stream_bytes: int, pixels: int, quality: int) -> float:
-    """J of a stream: PSNR (dB) minus λ of ``quality`` times its bits per pixel."""
-    return psnr_db - SEARCH_SLOPES[quality - 1] * stream_bytes * 8 / pixels
-
-
 def _mosaic_grid(height: int, width: int) -> tuple[list[int], list[int]]:
     """Top rows and left columns of :data:`MOSAIC_TILES` × :data:`MOSAIC_TILES` tiles of
     :data:`MOSAIC_TILE` pixels spread evenly over an image, on the 32-pixel grid of the
