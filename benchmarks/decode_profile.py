@@ -76,8 +76,7 @@ def profile(data: bytes, nets: weights.NetworkSet, dev: torch.device,
     L_low = decode_base(stream.base, h.height, h.width, h.scale)
     q = torch.tensor([1.0 if h.base_quality == LOSSLESS_QUALITY else h.base_quality / 100])
     x = decoder._to_device(L_low / 100.0, dev)
-    fast = h.scale == 1 and nets.restorer is not None and nets.restorer.handles(h.base_quality)
-    net = nets.restorer if fast else nets.sr[h.scale]
+    net = nets.restorer_for(h.base_quality) if h.scale == 1 else nets.sr[h.scale]
     with decoder._inference(dev):
         if h.scale > 1 and net.restored_input and h.base_quality != LOSSLESS_QUALITY:
             t["SR: x1 restoration"] = median_time(lambda: nets.sr[1](x, q), repeat)

@@ -242,9 +242,8 @@ def super_resolve(
     """
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
     net = nets.sr_clean.get(scale, nets.sr[scale]) if clean else nets.sr[scale]
-    if scale == 1 and not clean and nets.restorer is not None and nets.restorer.handles(
-            base_quality):
-        net = nets.restorer
+    if scale == 1 and not clean:
+        net = nets.restorer_for(base_quality)
     cascade = (scale > 1 and not clean and base_quality != LOSSLESS_QUALITY
                and net.restored_input)
     quality = torch.tensor([q], device=device)

@@ -77,6 +77,13 @@ class NetworkSet:
     restorer: SuperResolution | None = None
     earlier_ids: tuple[bytes, ...] = ()
 
+    def restorer_for(self, base_quality: int) -> SuperResolution:
+        """The ×1 network that restores a full-resolution plane of ``base_quality``: the fast
+        restorer where it serves that quality, else ``sr[1]``."""
+        if self.restorer is not None and self.restorer.handles(base_quality):
+            return self.restorer
+        return self.sr[1]
+
     def for_stream(self, stream_id: bytes) -> NetworkSet | None:
         """The set that decodes a stream of ``stream_id`` as its encoder's set did: this one,
         or an earlier set it contains (None: neither; the all-zero id matches any)."""
