@@ -423,6 +423,23 @@ def test_unknown_network_id_is_named(small_stream: bytes, network_factory) -> No
     assert lumacodec.decode(data, networks=matching, device="cpu").size == (8, 8)
 
 
+def test_streams_of_an_earlier_set_decode_when_they_run_no_replaced_network(
+    small_stream: bytes, network_factory
+) -> None:
+    """A set whose colour-from-L network replaced an earlier one still decodes that set's
+    hinted streams, and refuses its pure-luma streams (which ran the old network)."""
+    old_id = bytes.fromhex("00112233445566aa")
+    nets = dataclasses.replace(network_factory(network_id=b"\x42" * 8), earlier=(
+        weights.EarlierSet(old_id, frozenset({"luma_colorizer"}), has_fast_restorer=True),))
+    hinted = with_network_id(small_stream, old_id)
+    assert lumacodec.decode(hinted, networks=nets, device="cpu").size == (8, 8)
+    img = np.random.default_rng(7).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    luma = with_network_id(lumacodec.encode(img, 3, hints=False), old_id)
+    with pytest.raises(LumacodecError, match="00112233445566aa"):
+        lumacodec.decode(luma, networks=nets, device="cpu")
+    assert lumacodec.decode(luma, enhance=False).size == (8, 8)
+
+
 def test_zero_network_id_runs_any_set(small_stream: bytes, network_factory) -> None:
     assert lumacodec.info(small_stream)["network_id"] == weights.bundled_id().hex()
     data = with_network_id(small_stream, bytes(8))

@@ -206,6 +206,29 @@ def test_luma_colorizer_modes_are_what_colour_modes_say() -> None:
     assert float(vivid.norm(dim=1).mean()) > 1.5 * float(faithful.norm(dim=1).mean())
 
 
+def test_luma_colorizer_colour_curve_follows_lightness(tmp_path) -> None:
+    """The per-image colour curve starts at zero (the network without it), is a piecewise
+    linear function of each output cell's L through its knots, and is saved with the net."""
+    torch.manual_seed(0)
+    plain, curved = _tiny_luma(), _tiny_luma(curve_knots=5)
+    curved.load_state_dict({**curved.state_dict(), **plain.state_dict()})
+    L = torch.rand(2, 1, 64, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(curved(L), plain(L))
+        basis = curved.curve_basis(L)
+        torch.testing.assert_close(basis.sum(1), torch.ones(2, 16, 24))  # hat weights
+        curved.curve.bias.copy_(torch.tensor([0.0, 0.0, 0.1, 0.0, 0.2, 0.0, 0.3, 0.0,
+                                              0.4, 0.0]))  # a = 40 L at every knot
+        flat = torch.full((1, 1, 32, 32), 0.375)  # halfway between the knots at 25 and 50
+        ab = curved.decode_ab(curved(flat)) - plain.decode_ab(plain(flat))
+    torch.testing.assert_close(ab[:, 0], torch.full((1, 8, 8), 15.0))
+    torch.testing.assert_close(ab[:, 1], torch.zeros(1, 8, 8))
+    save_network(curved, tmp_path / "c.safetensors")
+    back = load_network(tmp_path / "c.safetensors")
+    assert back.config["curve_knots"] == 5
+    torch.testing.assert_close(back(flat), curved(flat))
+
+
 def test_luma_colorizer_prior_is_saved(tmp_path) -> None:
     net = _tiny_luma(bin_step=20.0)
     with torch.no_grad():

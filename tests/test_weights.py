@@ -51,24 +51,54 @@ def test_load_network_set_and_id(tmp_path) -> None:
     assert nets.id.hex() == manifest["network_id"]
 
 
-def test_streams_of_the_earlier_set_decode_as_they_did(tmp_path) -> None:
-    """The set before ``sr_x1_fast`` is this one less that network: its streams get it back,
-    with ``sr_x1`` restoring their full-resolution planes as then; any other id is refused."""
+def test_a_set_without_the_fast_restorer_is_decoded_with_sr_x1(tmp_path) -> None:
+    """The set before ``sr_x1_fast`` is recorded as an earlier set: its streams get this one
+    back, with ``sr_x1`` restoring their full-resolution planes as then; any other id is
+    refused."""
     _make_set(tmp_path)
+    manifest = weights.read_manifest(tmp_path)
+    six = {n: e["sha256"] for n, e in manifest["networks"].items()
+           if n in weights.DECODER_NETWORKS and n != "sr_x1_fast"}
+    earlier = weights.network_id(six)
+    manifest["earlier_sets"] = [{"id": earlier.hex(), "networks": six}]
+    (tmp_path / weights.MANIFEST).write_text(json.dumps(manifest))
     nets = weights.load_network_set(tmp_path)
-    digests = {n: e["sha256"] for n, e in weights.read_manifest(tmp_path)["networks"].items()}
-    earlier = weights.network_id({n: digests[n] for n in weights.EARLIER_SETS[0]})
-    assert nets.earlier_ids == (earlier,) and nets.restorer is not None
+    assert nets.restorer is not None
     assert nets.for_stream(nets.id) is nets and nets.for_stream(bytes(8)) is nets
-    old = nets.for_stream(earlier)
-    assert old is not None and old.id == earlier and old.restorer is None
-    assert old.sr is nets.sr and old.colorizer is nets.colorizer
+    for kind in ("hinted", "luma", "grey"):
+        old = nets.for_stream(earlier, kind)
+        assert old is not None and old.id == earlier and old.restorer is None
+        assert old.sr is nets.sr and old.colorizer is nets.colorizer
     assert nets.for_stream(b"\x01" * 8) is None
-    manifest = weights.read_manifest(tmp_path)  # without sr_x1_fast: the earlier set itself
-    del manifest["networks"]["sr_x1_fast"]
+    del manifest["networks"]["sr_x1_fast"]  # without sr_x1_fast: the earlier set itself
     (tmp_path / weights.MANIFEST).write_text(json.dumps(manifest))
     without = weights.load_network_set(tmp_path)
-    assert without.id == earlier and without.restorer is None and without.earlier_ids == ()
+    assert without.id == earlier and without.restorer is None
+
+
+def test_replacing_a_network_keeps_the_streams_that_do_not_run_it(tmp_path) -> None:
+    """A new colour-from-L network: the replaced set is recorded, its hinted and grey streams
+    still decode (with the fast restorer it had), its pure-luma streams are refused."""
+    _make_set(tmp_path)
+    before = weights.load_network_set(tmp_path).id
+    path = tmp_path / "luma_colorizer.safetensors"
+    save_network(LumaColorizer(widths=(8, 8, 8, 8, 8), decoder_widths=(8, 8, 8),
+                               curve_knots=4), path)
+    weights.write_manifest_entry("luma_colorizer", path, directory=tmp_path, steps=1)
+    weights.write_manifest_entry("luma_colorizer", path, directory=tmp_path, steps=2)
+    manifest = weights.read_manifest(tmp_path)
+    assert [e["id"] for e in manifest["earlier_sets"]] == [before.hex()]  # recorded once
+    nets = weights.load_network_set(tmp_path)
+    assert nets.id != before
+    assert nets.earlier[0].changed == {"luma_colorizer"}
+    for kind in ("hinted", "grey"):
+        old = nets.for_stream(before, kind)
+        assert old is not None and old.id == before and old.restorer is nets.restorer
+    assert nets.for_stream(before, "luma") is None
+    path = tmp_path / "sr_x2_clean.safetensors"  # not a stream's network: nothing recorded
+    save_network(SuperResolution(2, channels=8, blocks=2), path)
+    weights.write_manifest_entry("sr_x2_clean", path, directory=tmp_path, steps=1)
+    assert len(weights.read_manifest(tmp_path)["earlier_sets"]) == 1
 
 
 def test_enhance_networks_are_not_part_of_the_id(tmp_path) -> None:

@@ -137,7 +137,8 @@ class LumaColorTask:
 def load_init(model: LumaColorizer, path: Path) -> None:
     """Load a weights file or a checkpoint's model into ``model`` (same widths); a head
     saved without the two regression channels, or with all-zero ones (a stuck start: the
-    CIEDE2000 loss has no gradient at zero chroma), keeps ``model``'s fresh ones."""
+    CIEDE2000 loss has no gradient at zero chroma), keeps ``model``'s fresh ones, and so
+    does a colour curve (``--curve-knots``) the file has not got."""
     if path.suffix == ".pt":
         state = torch.load(path, map_location="cpu", weights_only=True)["model"]
     else:
@@ -150,6 +151,9 @@ def load_init(model: LumaColorizer, path: Path) -> None:
             state[key] = torch.cat([state[key], own[key][-2:]])
     if not state["head.weight"][-2:].any():
         state["head.weight"][-2:] = own["head.weight"][-2:]
+    for key in own:  # a colour curve the file lacks starts at zero: the same output
+        if key.startswith("curve.") and key not in state:
+            state[key] = own[key]
     model.load_state_dict(state)
 
 
@@ -161,6 +165,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="share of samples on the exact L (the rest: decoded L)")
     parser.add_argument("--widths", default="32,64,128,192,256")
     parser.add_argument("--decoder-widths", default="192,128,64")
+    parser.add_argument("--curve-knots", type=int, default=0,
+                        help="knots of the per-image colour-by-lightness curve (0: none)")
     parser.add_argument("--de-weight", type=float, default=0.2,
                         help="weight of the regression head's CIEDE2000 in the loss")
     parser.add_argument("--init", default="",
@@ -180,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
                    f"and {args.variants} decoded L per photo (hint-free stream, qualities 1-9)")
     torch.manual_seed(args.seed)
     model = LumaColorizer([int(w) for w in args.widths.split(",")],
-                          [int(w) for w in args.decoder_widths.split(",")])
+                          [int(w) for w in args.decoder_widths.split(",")],
+                          curve_knots=args.curve_knots)
     if args.init:
         load_init(model, Path(args.init))
     else:

@@ -65,7 +65,8 @@ def _networks_for(header: Header, networks: weights.NetworkSet | None) -> weight
     """The set to run: the stream's own, or an earlier set this one still decodes exactly; a
     stream or a set with the all-zero id matches any (experiments)."""
     nets = networks if networks is not None else weights.bundled()
-    matching = nets.for_stream(header.network_id)
+    kind = ("hinted" if header.has_hint else "luma") if header.source_mode.is_colour else "grey"
+    matching = nets.for_stream(header.network_id, kind)
     if matching is None:
         raise LumacodecError(
             f"this stream needs network set {header.network_id.hex()}, but this lumacodec has "

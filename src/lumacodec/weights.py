@@ -9,6 +9,11 @@ restored hints, ``hint_restored_by``: the hint restorer's, both checked on loadi
 weights that its decoder must run, and a retrained set is a different id.  The networks of
 :func:`lumacodec.enhance` (uncoded inputs) are part of the set but not of its id: they never
 touch a stream.
+
+When a stream-decoding network is replaced, the manifest keeps the set it replaced under
+``earlier_sets`` (its id and every network's sha256), so the new set still decodes, exactly as
+before, the streams of an earlier set whose decoding runs only networks the two have in common
+(a hinted stream after a new colour-from-L network, say).
 """
 
 from __future__ import annotations
@@ -35,14 +40,15 @@ MANIFEST = "manifest.json"
 #: that the ×2/×4 cascades were trained after.
 DECODER_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x2", "sr_x4", "hint_restorer", "colorizer",
                     "luma_colorizer")
-#: Earlier sets whose streams this set decodes exactly as they did: the networks that made
-#: each one's id.  Their full-resolution planes are restored by ``sr_x1`` (no ``sr_x1_fast``).
-EARLIER_SETS = (("sr_x1", "sr_x2", "sr_x4", "hint_restorer", "colorizer", "luma_colorizer"),)
 #: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
 ENHANCE_NETWORKS = ("sr_x2_clean",)
-#: Networks a set may lack: without ``sr_x1_fast`` it is the earlier set of
-#: :data:`EARLIER_SETS` (``sr_x1`` restores every plane).
+#: Networks a set may lack: without ``sr_x1_fast``, ``sr_x1`` restores every plane (the sets
+#: before it).
 OPTIONAL_NETWORKS = ("sr_x1_fast",)
+#: The networks that decode any enhanced stream, and those of its colour by kind of stream.
+_SR_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x2", "sr_x4")
+_COLOUR_NETWORKS = {"hinted": ("hint_restorer", "colorizer"), "luma": ("luma_colorizer",),
+                    "grey": ()}
 #: The networks a complete set holds.
 NETWORK_NAMES = DECODER_NETWORKS + ENHANCE_NETWORKS
 _MOVE_LOCK = threading.Lock()
@@ -58,6 +64,28 @@ def network_id(digests: dict[str, str]) -> bytes:
     return hashlib.sha256(lines.encode()).digest()[:NETWORK_ID_BYTES]
 
 
+@dataclass(frozen=True)
+class EarlierSet:
+    """A set that an earlier release shipped, as the current one sees it: its id, the
+    stream-decoding networks it had that the current set does not have the same (by sha256),
+    and whether it had ``sr_x1_fast`` (without it, ``sr_x1`` restored every plane)."""
+
+    id: bytes
+    changed: frozenset[str]
+    has_fast_restorer: bool
+
+
+def earlier_sets(manifest: dict[str, Any]) -> tuple[EarlierSet, ...]:
+    """The manifest's ``earlier_sets``, compared with its current networks."""
+    now = {n: e["sha256"] for n, e in manifest["networks"].items()}
+    out = []
+    for entry in manifest.get("earlier_sets", []):
+        digests = entry["networks"]
+        changed = frozenset(n for n, sha in digests.items() if now.get(n) != sha)
+        out.append(EarlierSet(network_id(digests), changed, "sr_x1_fast" in digests))
+    return tuple(out)
+
+
 @dataclass
 class NetworkSet:
     """The networks one decoder runs: SR of the decoded base layer per scale (1 = restoration
@@ -65,8 +93,8 @@ class NetworkSet:
     colorizer as decoded), plus their identity; the SR networks of clean L per scale that
     :func:`lumacodec.enhance` runs (empty: it uses ``sr``); the colour-from-L network of
     streams without a hint and of ``enhance`` (None: the colorizer runs without a hint); the
-    restoration network of full-resolution planes (None: ``sr[1]``); and the ids of earlier
-    sets whose streams this one decodes as they were (:data:`EARLIER_SETS`)."""
+    restoration network of full-resolution planes (None: ``sr[1]``); and the earlier sets
+    (the manifest's ``earlier_sets``) whose streams it may decode as they were."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
@@ -75,7 +103,7 @@ class NetworkSet:
     hint_restorer: HintRestorer | None = None
     luma_colorizer: LumaColorizer | None = None
     restorer: SuperResolution | None = None
-    earlier_ids: tuple[bytes, ...] = ()
+    earlier: tuple[EarlierSet, ...] = ()
 
     def restorer_for(self, base_quality: int) -> SuperResolution:
         """The ×1 network that restores a full-resolution plane of ``base_quality``: the fast
@@ -84,13 +112,19 @@ class NetworkSet:
             return self.restorer
         return self.sr[1]
 
-    def for_stream(self, stream_id: bytes) -> NetworkSet | None:
+    def for_stream(self, stream_id: bytes, kind: str = "luma") -> NetworkSet | None:
         """The set that decodes a stream of ``stream_id`` as its encoder's set did: this one,
-        or an earlier set it contains (None: neither; the all-zero id matches any)."""
+        or this one standing for an earlier set when every network that a stream of ``kind``
+        (``"hinted"``, ``"luma"``: colour from L, ``"grey"``) runs is unchanged since it
+        (None: neither; the all-zero id matches any)."""
         if stream_id in (self.id, bytes(NETWORK_ID_BYTES)) or self.id == bytes(NETWORK_ID_BYTES):
             return self
-        if stream_id in self.earlier_ids:
-            return dataclasses.replace(self, id=stream_id, restorer=None, earlier_ids=())
+        for old in self.earlier:
+            if old.id == stream_id:
+                if old.changed.intersection(_SR_NETWORKS + _COLOUR_NETWORKS[kind]):
+                    return None
+                restorer = self.restorer if old.has_fast_restorer else None
+                return dataclasses.replace(self, id=stream_id, restorer=restorer, earlier=())
         return None
 
     def to(self, device: torch.device) -> NetworkSet:
@@ -106,7 +140,7 @@ class NetworkSet:
                 self.hint_restorer.to(device, memory_format=fmt) if self.hint_restorer else None,
                 self.luma_colorizer.to(device, memory_format=fmt) if self.luma_colorizer else None,
                 self.restorer.to(device, memory_format=fmt) if self.restorer else None,
-                self.earlier_ids,
+                self.earlier,
             )
 
 
@@ -123,6 +157,7 @@ def write_manifest_entry(
     """Record (or replace) one network's entry: file name, sha256 and ``info`` (command, data,
     steps, wall_time_s, validation, ...).  Training calls this when it exports weights."""
     manifest = read_manifest(directory)
+    before = {n: e["sha256"] for n, e in manifest["networks"].items() if n in DECODER_NETWORKS}
     manifest["networks"][name] = {
         "file": Path(weights_file).name,
         "sha256": file_sha256(Path(weights_file)),
@@ -130,6 +165,13 @@ def write_manifest_entry(
     }
     digests = {n: e["sha256"] for n, e in manifest["networks"].items()
                if n not in ENHANCE_NETWORKS}
+    complete = all(n in before for n in DECODER_NETWORKS if n not in OPTIONAL_NETWORKS)
+    if complete and name in before and before[name] != digests[name]:
+        # a stream-decoding network replaced: keep the set it belonged to (see module doc)
+        known = [e["id"] for e in manifest.get("earlier_sets", [])]
+        if network_id(before).hex() not in known:
+            manifest.setdefault("earlier_sets", []).append(
+                {"id": network_id(before).hex(), "networks": before})
     manifest["network_id"] = network_id(digests).hex()
     (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
@@ -148,7 +190,8 @@ def load_listed(
 
 def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
     """Load and verify every network of the set in ``directory`` (sha256 against the manifest)."""
-    entries = read_manifest(directory)["networks"]
+    manifest = read_manifest(directory)
+    entries = manifest["networks"]
     missing = [n for n in NETWORK_NAMES if n not in entries and n not in OPTIONAL_NETWORKS]
     if missing:
         raise LumacodecError(
@@ -175,11 +218,9 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
     sr = {s: nets[f"sr_x{s}"] for s in (1, 2, 4)}
     sr_clean = {int(n.removeprefix("sr_x").removesuffix("_clean")): nets[n]
                 for n in ENHANCE_NETWORKS}
-    restorer = nets.get("sr_x1_fast")
-    earlier = () if restorer is None else tuple(
-        network_id({n: digests[n] for n in set_names}) for set_names in EARLIER_SETS)
     return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean,
-                      nets["hint_restorer"], nets["luma_colorizer"], restorer, earlier)
+                      nets["hint_restorer"], nets["luma_colorizer"], nets.get("sr_x1_fast"),
+                      earlier_sets(manifest))
 
 
 _BUNDLED_LOCK = threading.Lock()

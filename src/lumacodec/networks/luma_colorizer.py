@@ -77,6 +77,7 @@ class LumaColorizer(nn.Module):
         decoder_widths: tuple[int, ...] | list[int] = (192, 128, 64),
         bin_step: float = 10.0,
         ab_max: float = 110.0,
+        curve_knots: int = 0,
     ) -> None:
         super().__init__()
         w1, w2, w3, w4, w5 = widths
@@ -85,6 +86,8 @@ class LumaColorizer(nn.Module):
         self.ab_max = float(ab_max)
         self.config = {"widths": list(widths), "decoder_widths": list(decoder_widths),
                        "bin_step": self.bin_step, "ab_max": self.ab_max}
+        if curve_knots:
+            self.config["curve_knots"] = curve_knots
         self.register_buffer("centres", ab_grid(bin_step, ab_max))
         q = self.centres.shape[0]
         #: log of the training data's a/b prior per bin (for ``vivid``); uniform until set.
@@ -101,6 +104,12 @@ class LumaColorizer(nn.Module):
         self.dec3 = nn.Sequential(_conv(d4 + w3, d3), _conv(d3, d3))
         self.dec2 = nn.Sequential(_conv(d3 + w2, d2), _conv(d2, d2))
         self.head = nn.Conv2d(d2, q + 2, 1)
+        #: The image's colour as a function of lightness: a/b at ``curve_knots`` evenly
+        #: spaced L, from the global features alone (zero at the start: adds nothing).
+        self.curve = nn.Linear(w5, 2 * curve_knots) if curve_knots else None
+        if self.curve is not None:
+            nn.init.zeros_(self.curve.weight)
+            nn.init.zeros_(self.curve.bias)
         with torch.no_grad():  # near grey, not at it: CIEDE2000 has no gradient at zero chroma
             self.head.weight[q:].mul_(0.01)
             self.head.bias[q:].zero_()
@@ -116,11 +125,24 @@ class LumaColorizer(nn.Module):
         e4 = self.enc4(e3)
         e5 = self.enc5(e4)
         g = self.glob(e5.mean(dim=(2, 3)))
-        g = g[:, :, None, None].expand(-1, -1, *e4.shape[-2:])
-        d4 = self.fuse(torch.cat([self._up(e5, e4), e4, g], 1))
+        d4 = self.fuse(torch.cat([self._up(e5, e4), e4,
+                                  g[:, :, None, None].expand(-1, -1, *e4.shape[-2:])], 1))
         d3 = self.dec3(torch.cat([self._up(d4, e3), e3], 1))
         d2 = self.dec2(torch.cat([self._up(d3, e2), e2], 1))
-        return self.head(d2)
+        out = self.head(d2)
+        if self.curve is None:
+            return out
+        curve = self.curve(g).view(L.shape[0], -1, 2)  # (N, K, 2)
+        ab = torch.einsum("nkhw,nkc->nchw", self.curve_basis(L), curve.to(out.dtype))
+        return torch.cat([out[:, :-2], out[:, -2:] + ab], 1)
+
+    def curve_basis(self, L: torch.Tensor) -> torch.Tensor:
+        """Piecewise-linear (hat) weights (N, K, h, w) of the curve's knots at the output
+        grid's L (``L`` averaged over each output cell)."""
+        k = self.curve.out_features // 2  # type: ignore[union-attr]
+        L_low = F.avg_pool2d(L, self.OUTPUT_STRIDE)
+        knots = torch.linspace(0.0, 1.0, k, device=L.device, dtype=L_low.dtype)
+        return (1.0 - (L_low - knots.view(1, -1, 1, 1)).abs() * (k - 1)).clamp_min(0.0)
 
     def soft_targets(self, ab: torch.Tensor) -> torch.Tensor:
         """The bilinear assignment (N, Q, h, w) of a/b (N, 2, h, w) to the four surrounding
