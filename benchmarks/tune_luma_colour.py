@@ -10,7 +10,9 @@ its decoded L, at the working resolution: mean CIEDE2000 relative to grey, colou
 * ``faithful`` candidates: the regression head, and the distribution's mean sharpened by 1/T;
 * ``vivid`` candidates: the distribution reweighted by prior^-alpha and annealed (alpha, T),
   and the regression head's chroma multiplied by k;
-* the guided upsampling's radius and regularisation (against plain bilinear upsampling).
+* the guided upsampling's radius and regularisation (against plain bilinear upsampling);
+* ``faithful`` averaged with the network's colour for the mirrored image (test-time
+  augmentation: twice the network's cost).
 
 The constants live in :data:`lumacodec.networks.luma_colorizer.COLOUR_MODES` and
 :mod:`lumacodec.luma_colour` (``GUIDE_RADIUS``, ``GUIDE_EPS``).
@@ -95,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
                     ab_low = net.decode(logits, mode)
                     res[("mode", kind, *mode)].append(score(ab_low, GUIDE_RADIUS, GUIDE_EPS))
                 ab_low = net.decode_ab(logits, "faithful")
+                flipped = run_network(net, Lt.flip(-1)).float().flip(-1)
+                res[("flip", kind)].append(score(
+                    (ab_low + net.decode_ab(flipped, "faithful")) / 2, GUIDE_RADIUS, GUIDE_EPS))
                 for r, eps in GUIDES:
                     res[("guide", kind, r, eps)].append(score(ab_low, r, eps))
     lines = [
@@ -113,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         if key[0] == "mode":
             setting = (f"regression, chroma x {key[3]}" if key[2] == "regression"
                        else f"distribution, prior^-{key[3]}, T = {key[4]}")
+        elif key[0] == "flip":
+            setting = "faithful, averaged with the mirrored image's"
         else:
             setting = f"guided r = {key[2]}, eps = {key[3]:g}" if key[2] else "bilinear"
         lines.append(f"| {key[0]} | {key[1]} | {setting} | {v[0]:.4f} | {v[1]:.2f} "
