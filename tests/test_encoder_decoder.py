@@ -430,7 +430,7 @@ def test_streams_of_an_earlier_set_decode_when_they_run_no_replaced_network(
     hinted streams, and refuses its pure-luma streams (which ran the old network)."""
     old_id = bytes.fromhex("00112233445566aa")
     nets = dataclasses.replace(network_factory(network_id=b"\x42" * 8), earlier=(
-        weights.EarlierSet(old_id, frozenset({"luma_colorizer"}), has_fast_restorer=True),))
+        weights.EarlierSet(old_id, frozenset({"luma_colorizer"})),))
     hinted = with_network_id(small_stream, old_id)
     assert lumacodec.decode(hinted, networks=nets, device="cpu").size == (8, 8)
     img = np.random.default_rng(7).integers(0, 256, (8, 8, 3), dtype=np.uint8)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -400,7 +401,7 @@ def test_ciede2000_loss_is_scikit_image_s_formula_with_finite_gradients() -> Non
 
 
 def test_adopt_promotes_a_network_with_its_manifest_entry(tmp_path: Path) -> None:
-    from training.adopt import adopt
+    from training.adopt import adopt, quality_bounds
 
     run, bundle = tmp_path / "run", tmp_path / "bundle"
     run.mkdir()
@@ -419,10 +420,17 @@ def test_adopt_promotes_a_network_with_its_manifest_entry(tmp_path: Path) -> Non
     assert entry["stored_as"] == "float16" and entry["steps"] == 7
     assert halved.stat().st_size < 0.6 * target.stat().st_size
     assert isinstance(load_network(halved), SuperResolution)
-    capped = adopt(run, "x2_try", "sr_x2_capped", bundle, max_quality=20)
+    capped = adopt(run, "x2_try", "sr_x2_capped", bundle, qualities=quality_bounds(":20"))
     assert load_network(capped).max_quality == 20 and load_network(target).max_quality is None
     entry = weights.read_manifest(bundle)["networks"]["sr_x2_capped"]
     assert entry["max_quality"] == 20 and "stored_as" not in entry
+    shutil.copyfile(capped, run / capped.name)  # re-bounded: above 20 only
+    weights.write_manifest_entry("capped", run / capped.name, run, steps=8)
+    fine = load_network(adopt(run, "capped", "sr_x2_fine", bundle, qualities=(20, None)))
+    assert (fine.min_quality, fine.max_quality) == (20, None)
+    assert not fine.handles(20) and fine.handles(21) and fine.handles(100)
+    entry = weights.read_manifest(bundle)["networks"]["sr_x2_fine"]
+    assert entry["min_quality"] == 20 and "max_quality" not in entry
     (run / "x2_try.safetensors").write_bytes(b"changed since export")
     with pytest.raises(ValueError, match="does not match"):
         adopt(run, "x2_try", "sr_x2", bundle)

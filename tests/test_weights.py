@@ -101,6 +101,33 @@ def test_replacing_a_network_keeps_the_streams_that_do_not_run_it(tmp_path) -> N
     assert len(weights.read_manifest(tmp_path)["earlier_sets"]) == 1
 
 
+def test_fast_restorers_of_coarse_and_fine_planes(tmp_path) -> None:
+    """Each fast ×1 network restores the base qualities its config names, ``sr_x1`` the rest;
+    adding the fine one records the set before it, whose streams decode without it."""
+    _make_set(tmp_path)
+    before = weights.load_network_set(tmp_path)
+    for name, bounds in (("sr_x1_fast", {"max_quality": 20}), ("sr_x1_fine", {"min_quality": 20})):
+        path = tmp_path / f"{name}.safetensors"
+        save_network(SuperResolution(1, channels=8, blocks=1, unshuffle=4, **bounds), path)
+        weights.write_manifest_entry(name, path, directory=tmp_path, steps=1)
+    nets = weights.load_network_set(tmp_path)
+    assert nets.restorer_for(20) is nets.restorer and nets.restorer.max_quality == 20
+    assert nets.restorer_for(21) is nets.fine_restorer and nets.restorer_for(80) is not nets.sr[1]
+    ids = [e.id for e in nets.earlier]
+    assert before.id in ids  # replaced sr_x1_fast: recorded
+    old = nets.for_stream(before.id, "hinted")
+    assert old is None  # its sr_x1_fast changed: its streams ran another restorer
+    manifest = weights.read_manifest(tmp_path)
+    no_fine = {n: e["sha256"] for n, e in manifest["networks"].items()
+               if n in weights.DECODER_NETWORKS and n != "sr_x1_fine"}
+    manifest["earlier_sets"].append({"id": weights.network_id(no_fine).hex(), "networks": no_fine})
+    (tmp_path / weights.MANIFEST).write_text(json.dumps(manifest))
+    nets = weights.load_network_set(tmp_path)
+    old = nets.for_stream(weights.network_id(no_fine), "luma")
+    assert old is not None and old.fine_restorer is None and old.restorer is nets.restorer
+    assert old.restorer_for(30) is nets.sr[1] and old.restorer_for(10) is nets.restorer
+
+
 def test_enhance_networks_are_not_part_of_the_id(tmp_path) -> None:
     _make_set(tmp_path)
     before = weights.load_network_set(tmp_path).id

@@ -21,26 +21,36 @@ from lumacodec import weights
 from lumacodec.networks import SuperResolution, load_network, save_network
 
 
+def quality_bounds(text: str) -> tuple[int | None, int | None]:
+    """``"MIN:MAX"`` (either side may be empty: no bound) as (min_quality, max_quality)."""
+    low, _, high = text.partition(":")
+    return (int(low) if low else None), (int(high) if high else None)
+
+
 def adopt(source_dir: Path, name: str, as_name: str,
           target_dir: Path = weights.BUNDLED_DIR, half: bool = False,
-          max_quality: int | None = None) -> Path:
+          qualities: tuple[int | None, int | None] | None = None) -> Path:
     """Copy network ``name`` of ``source_dir`` into ``target_dir`` as ``as_name`` (``half``:
-    stored as float16, half the file; ``max_quality``: an SR network's config then says the
-    decoder runs it up to that base quality only)."""
+    stored as float16, half the file; ``qualities``: (min, max), an SR network's config then
+    says the decoder runs it on base qualities above min and up to max, None: unbounded)."""
     entry = dict(weights.read_manifest(source_dir)["networks"][name])
     source = Path(source_dir) / entry.pop("file")
     if weights.file_sha256(source) != entry.pop("sha256"):
         raise ValueError(f"{source} does not match its manifest entry")
     net = load_network(source)  # refuses anything that is not a network file
     target = Path(target_dir) / f"{as_name}.safetensors"
-    if max_quality is not None:
+    if qualities is not None:
         if not isinstance(net, SuperResolution):
-            raise ValueError(f"--max-quality is for super-resolution networks, not {name}")
-        capped = SuperResolution(**{**net.config, "max_quality": max_quality})
-        capped.load_state_dict(net.state_dict())
-        net = capped
-        entry["max_quality"] = max_quality
-    if half or max_quality is not None:
+            raise ValueError(f"--qualities is for super-resolution networks, not {name}")
+        config = {k: v for k, v in net.config.items() if k not in ("min_quality", "max_quality")}
+        bounded = SuperResolution(**config, min_quality=qualities[0], max_quality=qualities[1])
+        bounded.load_state_dict(net.state_dict())
+        net = bounded
+        entry.pop("min_quality", None)
+        entry.pop("max_quality", None)
+        entry.update({k: v for k, v in zip(("min_quality", "max_quality"), qualities,
+                                           strict=True) if v is not None})
+    if half or qualities is not None:
         with safe_open(str(source), framework="pt") as f:
             meta = {k: v for k, v in (f.metadata() or {}).items() if k not in ("arch", "config")}
         save_network(net, target, half=half, **meta)
@@ -62,11 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--target-dir", type=Path, default=weights.BUNDLED_DIR)
     parser.add_argument("--half", action="store_true",
                         help="store the weights as float16 (half the file)")
-    parser.add_argument("--max-quality", type=int, default=None,
-                        help="an SR network: the highest base quality the decoder runs it at")
+    parser.add_argument("--qualities", type=quality_bounds, default=None, metavar="MIN:MAX",
+                        help="an SR network: the decoder runs it on base qualities above MIN "
+                             "and up to MAX (either may be left out: '20:', ':20')")
     args = parser.parse_args(argv)
     path = adopt(args.source_dir, args.name, args.as_name or args.name, args.target_dir,
-                 args.half, args.max_quality)
+                 args.half, args.qualities)
     print(f"adopted {args.source_dir / args.name} as {path}; network id "
           f"{weights.read_manifest(args.target_dir)['network_id']}")
 

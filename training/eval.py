@@ -96,9 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     netset = weights.NetworkSet(sr, nets.get("colorizer"), b"", sr_clean,  # type: ignore[arg-type]
                                 nets.get("hint_restorer"),  # type: ignore[arg-type]
                                 nets.get("luma_colorizer"),  # type: ignore[arg-type]
-                                nets.get("sr_x1_fast"))  # type: ignore[arg-type]
-    # The ×1 rows measure sr_x1 (the cascades' restorer); sr_x1_fast gets rows of its own.
-    earlier = dataclasses.replace(netset, restorer=None)
+                                nets.get("sr_x1_fast"),  # type: ignore[arg-type]
+                                fine_restorer=nets.get("sr_x1_fine"))  # type: ignore[arg-type]
+    # The ×1 rows measure sr_x1 (the cascades' restorer); the fast restorers get rows of their
+    # own (each at the base qualities it serves).
+    earlier = dataclasses.replace(netset, restorer=None, fine_restorer=None)
     fast = {"fast": 1} if netset.restorer is not None else {}
     clean_scales = [s for s in (2, 4) if s in sr or s in sr_clean]
     device = torch.device("cpu")
@@ -170,7 +172,9 @@ def main(argv: list[str] | None = None) -> None:
     for key in [*sr, *fast]:
         s = fast.get(key, key)
         title = (f"Super-resolution ×{s}" if key not in fast else
-                 "Restoration ×1 of full-resolution planes (`sr_x1_fast`, body at 1/4)")
+                 "Restoration ×1 of full-resolution planes (the fast restorers, bodies at "
+                 "1/4: `sr_x1_fast` and, above its qualities, `sr_x1_fine` where the set has "
+                 "it)")
         lines += [f"## {title}: PSNR-L (dB, peak L = 100), bicubic → network",
                   "", "| base quality | " + " | ".join(names + ["all"]) + " |",
                   "|---" * (len(names) + 2) + "|"]

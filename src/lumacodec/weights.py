@@ -36,17 +36,18 @@ from .networks import Colorizer, HintRestorer, LumaColorizer, SuperResolution, l
 BUNDLED_DIR = Path(__file__).with_name("weights")
 MANIFEST = "manifest.json"
 #: The networks that decode streams (their digests make the network id), by manifest name.
-#: ``sr_x1_fast`` restores full-resolution planes; ``sr_x1`` restores the low-resolution planes
-#: that the ×2/×4 cascades were trained after.
-DECODER_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x2", "sr_x4", "hint_restorer", "colorizer",
-                    "luma_colorizer")
+#: ``sr_x1_fast`` restores full-resolution planes of coarse base layers and ``sr_x1_fine`` those
+#: of fine ones (each over the base qualities its config names); ``sr_x1`` restores the others
+#: and the low-resolution planes that the ×2/×4 cascades were trained after.
+DECODER_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x1_fine", "sr_x2", "sr_x4", "hint_restorer",
+                    "colorizer", "luma_colorizer")
 #: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
 ENHANCE_NETWORKS = ("sr_x2_clean",)
-#: Networks a set may lack: without ``sr_x1_fast``, ``sr_x1`` restores every plane (the sets
-#: before it).
-OPTIONAL_NETWORKS = ("sr_x1_fast",)
+#: Networks a set may lack: ``sr_x1`` then restores the planes they would have (as in the sets
+#: before them).
+OPTIONAL_NETWORKS = ("sr_x1_fast", "sr_x1_fine")
 #: The networks that decode any enhanced stream, and those of its colour by kind of stream.
-_SR_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x2", "sr_x4")
+_SR_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x1_fine", "sr_x2", "sr_x4")
 _COLOUR_NETWORKS = {"hinted": ("hint_restorer", "colorizer"), "luma": ("luma_colorizer",),
                     "grey": ()}
 #: The networks a complete set holds.
@@ -68,11 +69,11 @@ def network_id(digests: dict[str, str]) -> bytes:
 class EarlierSet:
     """A set that an earlier release shipped, as the current one sees it: its id, the
     stream-decoding networks it had that the current set does not have the same (by sha256),
-    and whether it had ``sr_x1_fast`` (without it, ``sr_x1`` restored every plane)."""
+    and the optional ones it did not have (where they would run, ``sr_x1`` ran)."""
 
     id: bytes
     changed: frozenset[str]
-    has_fast_restorer: bool
+    lacks: frozenset[str] = frozenset()
 
 
 def earlier_sets(manifest: dict[str, Any]) -> tuple[EarlierSet, ...]:
@@ -82,7 +83,8 @@ def earlier_sets(manifest: dict[str, Any]) -> tuple[EarlierSet, ...]:
     for entry in manifest.get("earlier_sets", []):
         digests = entry["networks"]
         changed = frozenset(n for n, sha in digests.items() if now.get(n) != sha)
-        out.append(EarlierSet(network_id(digests), changed, "sr_x1_fast" in digests))
+        lacks = frozenset(n for n in OPTIONAL_NETWORKS if n in now and n not in digests)
+        out.append(EarlierSet(network_id(digests), changed, lacks))
     return tuple(out)
 
 
@@ -93,8 +95,9 @@ class NetworkSet:
     colorizer as decoded), plus their identity; the SR networks of clean L per scale that
     :func:`lumacodec.enhance` runs (empty: it uses ``sr``); the colour-from-L network of
     streams without a hint and of ``enhance`` (None: the colorizer runs without a hint); the
-    restoration network of full-resolution planes (None: ``sr[1]``); and the earlier sets
-    (the manifest's ``earlier_sets``) whose streams it may decode as they were."""
+    fast restoration networks of full-resolution planes, of coarse and of fine base layers
+    (None: ``sr[1]``); and the earlier sets (the manifest's ``earlier_sets``) whose streams it
+    may decode as they were."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
@@ -104,12 +107,14 @@ class NetworkSet:
     luma_colorizer: LumaColorizer | None = None
     restorer: SuperResolution | None = None
     earlier: tuple[EarlierSet, ...] = ()
+    fine_restorer: SuperResolution | None = None
 
     def restorer_for(self, base_quality: int) -> SuperResolution:
         """The ×1 network that restores a full-resolution plane of ``base_quality``: the fast
-        restorer where it serves that quality, else ``sr[1]``."""
-        if self.restorer is not None and self.restorer.handles(base_quality):
-            return self.restorer
+        restorer of coarse or of fine planes that serves that quality, else ``sr[1]``."""
+        for net in (self.restorer, self.fine_restorer):
+            if net is not None and net.handles(base_quality):
+                return net
         return self.sr[1]
 
     def for_stream(self, stream_id: bytes, kind: str = "luma") -> NetworkSet | None:
@@ -123,8 +128,10 @@ class NetworkSet:
             if old.id == stream_id:
                 if old.changed.intersection(_SR_NETWORKS + _COLOUR_NETWORKS[kind]):
                     return None
-                restorer = self.restorer if old.has_fast_restorer else None
-                return dataclasses.replace(self, id=stream_id, restorer=restorer, earlier=())
+                return dataclasses.replace(
+                    self, id=stream_id, earlier=(),
+                    restorer=None if "sr_x1_fast" in old.lacks else self.restorer,
+                    fine_restorer=None if "sr_x1_fine" in old.lacks else self.fine_restorer)
         return None
 
     def to(self, device: torch.device) -> NetworkSet:
@@ -141,6 +148,7 @@ class NetworkSet:
                 self.luma_colorizer.to(device, memory_format=fmt) if self.luma_colorizer else None,
                 self.restorer.to(device, memory_format=fmt) if self.restorer else None,
                 self.earlier,
+                self.fine_restorer.to(device, memory_format=fmt) if self.fine_restorer else None,
             )
 
 
@@ -220,7 +228,7 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
                 for n in ENHANCE_NETWORKS}
     return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean,
                       nets["hint_restorer"], nets["luma_colorizer"], nets.get("sr_x1_fast"),
-                      earlier_sets(manifest))
+                      earlier_sets(manifest), nets.get("sr_x1_fine"))
 
 
 _BUNDLED_LOCK = threading.Lock()

@@ -52,6 +52,7 @@ class SuperResolution(nn.Module):
         restored_input: bool = False,
         unshuffle: int = 1,
         max_quality: int | None = None,
+        min_quality: int | None = None,
     ) -> None:
         super().__init__()
         if scale not in (1, 2, 4):
@@ -66,9 +67,13 @@ class SuperResolution(nn.Module):
             self.config["unshuffle"] = unshuffle
         if max_quality is not None:
             self.config["max_quality"] = max_quality
-        #: The highest base quality the decoder runs this network at (None: any): above it,
-        #: where it was measured to help less than the set's other ×1 network, that one runs.
+        if min_quality is not None:
+            self.config["min_quality"] = min_quality
+        #: The base qualities the decoder runs this network at: above ``min_quality`` and up
+        #: to ``max_quality`` (None: no bound); outside them, where it was measured to help
+        #: less than another ×1 network of the set, that one runs.
         self.max_quality = max_quality
+        self.min_quality = min_quality
         #: The body runs at 1/unshuffle of the input's resolution.
         self.unshuffle = unshuffle
         self.scale = scale
@@ -87,7 +92,8 @@ class SuperResolution(nn.Module):
 
     def handles(self, base_quality: int) -> bool:
         """Whether the decoder runs this network on a base layer of ``base_quality``."""
-        return self.max_quality is None or base_quality <= self.max_quality
+        return ((self.max_quality is None or base_quality <= self.max_quality)
+                and (self.min_quality is None or base_quality > self.min_quality))
 
     def forward(self, L_low: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """``L_low`` (N,1,h,w) in [0, 1]; ``quality`` (N,) in [0, 1]; returns (N,1,sh,sw)."""
