@@ -10,7 +10,7 @@ weights that its decoder must run, and a retrained set is a different id.  The n
 :func:`lumacodec.enhance` (uncoded inputs) are part of the set but not of its id: they never
 touch a stream.
 
-When a stream-decoding network is replaced, the manifest keeps the set it replaced under
+When a stream-decoding network is replaced or added, the manifest keeps the set before under
 ``earlier_sets`` (its id and every network's sha256), so the new set still decodes, exactly as
 before, the streams of an earlier set whose decoding runs only networks the two have in common
 (a hinted stream after a new colour-from-L network, say).
@@ -174,8 +174,8 @@ def write_manifest_entry(
     digests = {n: e["sha256"] for n, e in manifest["networks"].items()
                if n not in ENHANCE_NETWORKS}
     complete = all(n in before for n in DECODER_NETWORKS if n not in OPTIONAL_NETWORKS)
-    if complete and name in before and before[name] != digests[name]:
-        # a stream-decoding network replaced: keep the set it belonged to (see module doc)
+    if complete and name in DECODER_NETWORKS and before.get(name) != digests[name]:
+        # a stream-decoding network replaced or added: keep the set before (see module doc)
         known = [e["id"] for e in manifest.get("earlier_sets", [])]
         if network_id(before).hex() not in known:
             manifest.setdefault("earlier_sets", []).append(
