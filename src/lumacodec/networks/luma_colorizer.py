@@ -26,6 +26,10 @@ and grey is a muted colour that is worse than grey).  :meth:`LumaColorizer.decod
   prior is stored in the weights file) and sharpened by a temperature (the annealed mean), so
   rare, saturated colours win where the network hesitates between them and grey.
 
+Optionally (``curve_knots``; the bundled weights have none) the global features also give a
+per-image colour curve, a/b at evenly spaced lightness knots, added to the regression head
+through each output cell's L: tried in session 10 (training/README.md), no gain measured.
+
 L is in [0, 1] (L / 100); a/b are in Lab units.
 """
 
