@@ -47,7 +47,7 @@ ENHANCE_NETWORKS = ("sr_x2_clean",)
 #: before them).
 OPTIONAL_NETWORKS = ("sr_x1_fast", "sr_x1_fine")
 #: The networks that decode any enhanced stream, and those of its colour by kind of stream.
-_SR_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x1_fine", "sr_x2", "sr_x4")
+_SR_NETWORKS = tuple(n for n in DECODER_NETWORKS if n.startswith("sr_"))
 _COLOUR_NETWORKS = {"hinted": ("hint_restorer", "colorizer"), "luma": ("luma_colorizer",),
                     "grey": ()}
 #: The networks a complete set holds.
