@@ -140,8 +140,7 @@ def main() -> None:
               "SR ×2/×4 on the 1/2 and 1/4 planes):", "",
               "| network | parameters | GMAC |", "|---|---:|---:|"]
     q = torch.tensor([0.1])
-    fast = tuple((name, net, (1, 1, 512, 768), (q,)) for name, net in (
-        ("sr_x1_fast", nets.restorer), ("sr_x1_fine", nets.fine_restorer)) if net is not None)
+    fast = tuple((name, net, (1, 1, 512, 768), (q,)) for name, net in nets.restorers.items())
     for name, net, shape, extra in (
         *fast,
         ("sr_x1", nets.sr[1], (1, 1, 512, 768), (q,)),

@@ -46,7 +46,7 @@ def make_networks(network_id: bytes = bytes(8), seed: int = 0) -> weights.Networ
         {2: SuperResolution(2, channels=8, blocks=1).eval()},
         HintRestorer(channels=8, blocks=1, hint_factors=(8, 16, 32)).eval(),  # as the bundled
         LumaColorizer(widths=(8, 8, 8, 8, 8), decoder_widths=(8, 8, 8), bin_step=20.0).eval(),
-        restorer=SuperResolution(1, channels=8, blocks=1, unshuffle=4).eval(),
+        restorers={"sr_x1_fast": SuperResolution(1, channels=8, blocks=1, unshuffle=4).eval()},
     )
 
 

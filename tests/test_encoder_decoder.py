@@ -209,8 +209,9 @@ def test_dense_hints_skip_the_colorizer(
     it does not beat the hint there), and coloured by one trained on 1/4.  With the ×1
     restoration network made an identity, nothing else changes the picture."""
     nets = network_factory()
-    torch.nn.init.zeros_(nets.restorer.tail[0].weight)
-    torch.nn.init.zeros_(nets.restorer.tail[0].bias)
+    restorer = nets.restorers["sr_x1_fast"]
+    torch.nn.init.zeros_(restorer.tail[0].weight)
+    torch.nn.init.zeros_(restorer.tail[0].bias)
     preset = lumacodec.Preset(scale=1, base_quality=30, hint_factor=4, hint_quality=50)
     data = lumacodec.encode(smooth_image, preset)
     classical = np.asarray(lumacodec.decode(data, enhance=False))
@@ -228,7 +229,7 @@ def test_hint_restorer_runs_on_the_hints_it_was_trained_on(
     change the picture: it does for a 1/8 hint at quality 50, not for a 1/4 one (outside its
     factors) nor at quality 90 (outside its qualities), nor in a set without one."""
     nets = network_factory()
-    for conv in (nets.restorer.tail[0], nets.colorizer.out):
+    for conv in (nets.restorers["sr_x1_fast"].tail[0], nets.colorizer.out):
         torch.nn.init.zeros_(conv.weight)
         torch.nn.init.zeros_(conv.bias)
     for factor, hint_quality, changed in ((8, 50, True), (4, 50, False), (8, 90, False)):
@@ -526,12 +527,12 @@ def test_tiled_networks_match_whole_image(monkeypatch, tiny_networks) -> None:
     tiled_ab = decoder.colorize(L, hint, 8, tiny_networks, cpu)
     assert tiled_sr.shape == whole_sr.shape and tiled_ab.shape == whole_ab.shape
     assert np.abs(tiled_sr - whole_sr).max() < 1e-3
-    capped = dataclasses.replace(tiny_networks, restorer=SuperResolution(
-        1, channels=8, blocks=1, unshuffle=4, max_quality=20).eval())
+    capped = dataclasses.replace(tiny_networks, restorers={"sr_x1_fast": SuperResolution(
+        1, channels=8, blocks=1, unshuffle=4, max_quality=20).eval()})
     above = decoder.super_resolve(L_odd, 1, 30, L_odd.shape, capped, cpu)  # sr_x1 runs
     monkeypatch.setattr(decoder, "WHOLE", 1 << 16)
     assert np.abs(above - decoder.super_resolve(
-        L_odd, 1, 30, L_odd.shape, dataclasses.replace(tiny_networks, restorer=None), cpu)
+        L_odd, 1, 30, L_odd.shape, dataclasses.replace(tiny_networks, restorers={}), cpu)
     ).max() < 1e-4
     monkeypatch.setattr(decoder, "WHOLE", 64)
     assert tiled_x1.shape == whole_x1.shape == L_odd.shape
@@ -574,8 +575,9 @@ def test_tiles_are_written_into_one_output() -> None:
 
 
 def test_cascade_restores_coded_planes_first(monkeypatch, network_factory) -> None:
-    """A x2 network trained on restored planes gets the x1 network's output for a coded base
-    layer (on tiles as on the whole image), and the plane itself for a lossless one."""
+    """A x2 network trained on restored planes gets the output of the x1 network it was trained
+    after (``sr_x1``, or the fast restorer of the base quality) for a coded base layer (on
+    tiles as on the whole image), and the plane itself for a lossless one."""
     from lumacodec import decoder
 
     monkeypatch.setenv(decoder.BF16_ENV, "0")
@@ -593,8 +595,22 @@ def test_cascade_restores_coded_planes_first(monkeypatch, network_factory) -> No
     np.testing.assert_allclose(
         decoder.super_resolve(L_low, 2, LOSSLESS_QUALITY, (140, 182), nets, cpu), lossless,
         atol=1e-3)
+    # one trained after the fast restorers gets the set's restorer of the base quality
+    nets.sr[2].input_restorer = "fast"
+    fast = nets.restorer_for(30)
+    assert fast is not nets.sr[1] and fast.unshuffle == 4
+    with torch.inference_mode():
+        after_fast = nets.sr[2](fast(x, q), q)[0, 0].numpy() * 100.0
+    whole_fast = decoder.super_resolve(L_low, 2, 30, (140, 182), nets, cpu)
+    np.testing.assert_allclose(whole_fast, after_fast, atol=1e-3)
+    assert np.abs(whole_fast - whole).max() > 0.01
     monkeypatch.setattr(decoder, "WHOLE", 64)
     monkeypatch.setattr(decoder, "SR_TILE", 24)
+    monkeypatch.setattr(decoder, "TILE_MARGIN", 8)  # else 91 columns still run in one piece
+    # tiles keep the fast restorer's 1/4 grid
+    tiled = decoder.super_resolve(L_low, 2, 30, (140, 182), nets, cpu)
+    assert np.abs(tiled - whole_fast).max() < 1e-3
+    nets.sr[2].input_restorer = "sr_x1"
     assert np.abs(decoder.super_resolve(L_low, 2, 30, (140, 182), nets, cpu) - whole).max() < 1e-3
 
 

@@ -276,6 +276,14 @@ def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
     assert "restored by the bundled sr_x1" in manifest["cascade"]["data"]
     assert manifest["cascade"]["restored_by"] == weights.read_manifest()["networks"]["sr_x1"][
         "sha256"]
+    _train([*common, "--restored-input", "--input-restorer", "fast", "--name", "cascade_fast"],
+           nproc=1, env=env)
+    assert load_network(tmp_path / "w" / "cascade_fast.safetensors").input_restorer == "fast"
+    entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"][
+        "cascade_fast"]
+    bundled = weights.read_manifest()["networks"]
+    assert entry["restored_by"] == {n: bundled[n]["sha256"] for n in entry["restored_by"]}
+    assert {"sr_x1", "sr_x1_fast"} <= set(entry["restored_by"])
 
 
 def test_grown_sr_network_computes_what_it_was_grown_from() -> None:

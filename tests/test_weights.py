@@ -63,22 +63,23 @@ def test_a_set_without_the_fast_restorer_is_decoded_with_sr_x1(tmp_path) -> None
     manifest["earlier_sets"] = [{"id": earlier.hex(), "networks": six}]
     (tmp_path / weights.MANIFEST).write_text(json.dumps(manifest))
     nets = weights.load_network_set(tmp_path)
-    assert nets.restorer is not None
+    assert list(nets.restorers) == ["sr_x1_fast"]
     assert nets.for_stream(nets.id) is nets and nets.for_stream(bytes(8)) is nets
     for kind in ("hinted", "luma", "grey"):
         old = nets.for_stream(earlier, kind)
-        assert old is not None and old.id == earlier and old.restorer is None
+        assert old is not None and old.id == earlier and not old.restorers
         assert old.sr is nets.sr and old.colorizer is nets.colorizer
     assert nets.for_stream(b"\x01" * 8) is None
     del manifest["networks"]["sr_x1_fast"]  # without sr_x1_fast: the earlier set itself
     (tmp_path / weights.MANIFEST).write_text(json.dumps(manifest))
     without = weights.load_network_set(tmp_path)
-    assert without.id == earlier and without.restorer is None
+    assert without.id == earlier and not without.restorers
 
 
 def test_replacing_a_network_keeps_the_streams_that_do_not_run_it(tmp_path) -> None:
     """A new colour-from-L network: the replaced set is recorded, its hinted and grey streams
-    still decode (with the fast restorer it had), its pure-luma streams are refused."""
+    still decode (with the fast restorer it had), its pure-luma streams are refused; then a
+    new ×2 network: its streams of scales 1 and 4 still decode, those of scale 2 not."""
     _make_set(tmp_path)
     before = weights.load_network_set(tmp_path).id
     path = tmp_path / "luma_colorizer.safetensors"
@@ -93,35 +94,50 @@ def test_replacing_a_network_keeps_the_streams_that_do_not_run_it(tmp_path) -> N
     assert nets.earlier[0].changed == {"luma_colorizer"}
     for kind in ("hinted", "grey"):
         old = nets.for_stream(before, kind)
-        assert old is not None and old.id == before and old.restorer is nets.restorer
+        assert old is not None and old.id == before and old.restorers == nets.restorers
     assert nets.for_stream(before, "luma") is None
+    path = tmp_path / "sr_x2.safetensors"  # a new x2 network: streams of scale 2 are refused
+    save_network(SuperResolution(2, channels=8, blocks=2), path)
+    weights.write_manifest_entry("sr_x2", path, directory=tmp_path, steps=1)
+    nets = weights.load_network_set(tmp_path)
+    for scale in (1, 4):
+        assert nets.for_stream(before, "grey", scale) is not None
+    assert nets.for_stream(before, "grey", 2) is None and nets.for_stream(before, "grey") is None
     path = tmp_path / "sr_x2_clean.safetensors"  # not a stream's network: nothing recorded
     save_network(SuperResolution(2, channels=8, blocks=2), path)
     weights.write_manifest_entry("sr_x2_clean", path, directory=tmp_path, steps=1)
-    assert len(weights.read_manifest(tmp_path)["earlier_sets"]) == 1
+    assert len(weights.read_manifest(tmp_path)["earlier_sets"]) == 2
 
 
-def test_fast_restorers_of_coarse_and_fine_planes(tmp_path) -> None:
+def test_fast_restorers_of_coarse_fine_and_top_planes(tmp_path) -> None:
     """Each fast ×1 network restores the base qualities its config names, ``sr_x1`` the rest;
-    adding the fine one records the set before it, whose streams decode without it."""
+    adding one records the set before it, whose streams decode without it."""
     _make_set(tmp_path)
     before = weights.load_network_set(tmp_path)
-    for name, bounds in (("sr_x1_fast", {"max_quality": 20}), ("sr_x1_fine", {"min_quality": 20})):
+    for name, bounds in (("sr_x1_fast", {"max_quality": 20}),
+                         ("sr_x1_fine", {"min_quality": 20, "max_quality": 60}),
+                         ("sr_x1_top", {"min_quality": 60, "max_quality": 80})):
         path = tmp_path / f"{name}.safetensors"
         save_network(SuperResolution(1, channels=8, blocks=1, unshuffle=4, **bounds), path)
         weights.write_manifest_entry(name, path, directory=tmp_path, steps=1)
     nets = weights.load_network_set(tmp_path)
-    assert nets.restorer_for(20) is nets.restorer and nets.restorer.max_quality == 20
-    assert nets.restorer_for(21) is nets.fine_restorer and nets.restorer_for(80) is not nets.sr[1]
+    fast, fine, top = (nets.restorers[n] for n in weights.RESTORERS)
+    assert nets.restorer_for(20) is fast and nets.restorer_for(21) is fine
+    assert nets.restorer_for(60) is fine and nets.restorer_for(61) is top
+    assert nets.restorer_for(80) is top and nets.restorer_for(90) is nets.sr[1]
     manifest = weights.read_manifest(tmp_path)
     no_fine = {n: e["sha256"] for n, e in manifest["networks"].items()
-               if n in weights.DECODER_NETWORKS and n != "sr_x1_fine"}
-    # both recorded: the set before sr_x1_fast was replaced, and the one before sr_x1_fine
-    assert [e.id for e in nets.earlier] == [before.id, weights.network_id(no_fine)]
+               if n in weights.DECODER_NETWORKS and n not in ("sr_x1_fine", "sr_x1_top")}
+    no_top = {**no_fine, "sr_x1_fine": manifest["networks"]["sr_x1_fine"]["sha256"]}
+    # all recorded: the set before sr_x1_fast was replaced, before sr_x1_fine, before sr_x1_top
+    assert [e.id for e in nets.earlier] == [
+        before.id, weights.network_id(no_fine), weights.network_id(no_top)]
     assert nets.for_stream(before.id, "hinted") is None  # its sr_x1_fast was another network
     old = nets.for_stream(weights.network_id(no_fine), "luma")
-    assert old is not None and old.fine_restorer is None and old.restorer is nets.restorer
-    assert old.restorer_for(30) is nets.sr[1] and old.restorer_for(10) is nets.restorer
+    assert old is not None and list(old.restorers) == ["sr_x1_fast"]
+    assert old.restorer_for(30) is nets.sr[1] and old.restorer_for(10) is fast
+    old = nets.for_stream(weights.network_id(no_top), "grey")
+    assert old is not None and old.restorer_for(70) is nets.sr[1] and old.restorer_for(30) is fine
 
 
 def test_enhance_networks_are_not_part_of_the_id(tmp_path) -> None:
@@ -148,6 +164,18 @@ def test_a_cascade_must_have_been_trained_after_the_sets_x1(tmp_path) -> None:
         weights.load_network_set(tmp_path)
     weights.write_manifest_entry("sr_x4", path, directory=tmp_path, restored_by=x1)
     assert weights.load_network_set(tmp_path).sr[4].restored_input
+    # a cascade after the fast restorers names each ×1 network it was trained after
+    save_network(SuperResolution(4, channels=8, blocks=1, restored_input=True,
+                                 input_restorer="fast"), path)
+    fast = weights.read_manifest(tmp_path)["networks"]["sr_x1_fast"]["sha256"]
+    weights.write_manifest_entry("sr_x4", path, directory=tmp_path,
+                                 restored_by={"sr_x1": x1, "sr_x1_fast": "1" * 64})
+    with pytest.raises(LumacodecError, match="output of sr_x1_fast 111111111111, but this set's "
+                                             f"sr_x1_fast is {fast[:12]}"):
+        weights.load_network_set(tmp_path)
+    weights.write_manifest_entry("sr_x4", path, directory=tmp_path,
+                                 restored_by={"sr_x1": x1, "sr_x1_fast": fast})
+    assert weights.load_network_set(tmp_path).sr[4].input_restorer == "fast"
 
 
 def test_tampered_weights_are_refused(tmp_path) -> None:

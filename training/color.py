@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--p-no-hint", type=float, default=0.2)
     parser.add_argument("--val-crop", type=int, default=256, help="crop size (multiple of 32)")
     parser.add_argument("--widths", default="32,64,96", help="U-Net widths")
+    parser.add_argument("--unshuffle", type=int, choices=(2, 4), default=2,
+                        help="the U-Net's resolution: 1/2 or 1/4 (the fast colorizer)")
     parser.add_argument("--out-gain", type=float, default=10.0, help="residual output gain")
     parser.add_argument("--factors", default="8,16,32",
                         help="hint factors to train and validate (0 = no hint is always added)")
@@ -167,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
         model = Colorizer(**{**init.config, "hint_factors": factors})
         model.load_state_dict(init.state_dict())
     else:
-        model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain, factors)
+        model = Colorizer(tuple(int(w) for w in args.widths.split(",")), args.out_gain, factors,
+                          args.unshuffle)
         if args.zero_init:
             zero_last_layer(model.out)
     val_quality = sorted(qualities)[(len(qualities) - 1) // 2]  # the (lower) median

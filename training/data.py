@@ -44,9 +44,11 @@ TRAIN_SETS = ("bsds500/train", "bsds500/val", "sun_hays80", "wikipedia_photos", 
 VAL_SETS = ("bsds500/test", "set5", "set14")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
-#: Base-layer qualities the SR networks are trained on, per scale (255 = lossless).
+#: Base-layer qualities the SR networks are trained on, per scale (255 = lossless).  Scale 1's
+#: 70 and 80 (session 11, for the restorer of the top qualities) came after ``sr_x1``, which
+#: was trained on 5–60.
 SR_QUALITIES: dict[int, tuple[int, ...]] = {
-    1: (5, 10, 15, 20, 30, 40, 60),
+    1: (5, 10, 15, 20, 30, 40, 60, 70, 80),
     2: (10, 15, 20, 25, 30, 40, 50, 60, LOSSLESS_QUALITY),
     4: (5, 10, 15, 20, 30, 40, LOSSLESS_QUALITY),
 }

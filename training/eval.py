@@ -96,12 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     netset = weights.NetworkSet(sr, nets.get("colorizer"), b"", sr_clean,  # type: ignore[arg-type]
                                 nets.get("hint_restorer"),  # type: ignore[arg-type]
                                 nets.get("luma_colorizer"),  # type: ignore[arg-type]
-                                nets.get("sr_x1_fast"),  # type: ignore[arg-type]
-                                fine_restorer=nets.get("sr_x1_fine"))  # type: ignore[arg-type]
+                                {n: nets[n] for n in weights.RESTORERS if n in nets})
     # The ×1 rows measure sr_x1 (the cascades' restorer); the fast restorers get rows of their
     # own (each at the base qualities it serves).
-    earlier = dataclasses.replace(netset, restorer=None, fine_restorer=None)
-    fast = {"fast": 1} if netset.restorer is not None else {}
+    earlier = dataclasses.replace(netset, restorers={})
+    fast = {"fast": 1} if netset.restorers else {}
     clean_scales = [s for s in (2, 4) if s in sr or s in sr_clean]
     device = torch.device("cpu")
 

@@ -192,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--restored-input", action="store_true",
                         help="train on coded planes the bundled x1 network restored first (the "
                              "decoder then runs both: a cascade)")
+    parser.add_argument("--input-restorer", choices=("sr_x1", "fast"), default="sr_x1",
+                        help="with --restored-input: the x1 network that restores the coded "
+                             "planes first: sr_x1, or the bundled set's fast restorer of each "
+                             "base quality (sr_x1 where none serves it)")
     parser.add_argument("--loss", choices=("l1", "mse"), default="l1")
     add_data_arguments(parser)
     add_loop_arguments(parser, {"name": "", "batch": 16, "lr": 5e-4, "val_every": 500})
@@ -215,8 +219,14 @@ def main(argv: list[str] | None = None) -> None:
         description += "; inputs bicubic-downsampled, uncoded"
     extra = {}
     if args.restored_input:
-        restorer = weights.NetworkSet({1: load_network(weights.BUNDLED_DIR / "sr_x1.safetensors")},
-                                      None, b"")  # type: ignore[arg-type]
+        if args.input_restorer == "fast":
+            restorer = weights.bundled()
+            used = ["sr_x1", *(n for n in weights.RESTORERS if n in restorer.restorers)]
+        else:
+            restorer = weights.NetworkSet(
+                {1: load_network(weights.BUNDLED_DIR / "sr_x1.safetensors")},
+                None, b"")  # type: ignore[arg-type]
+            used = ["sr_x1"]
         cpu = torch.device("cpu")
 
         def restore(low: np.ndarray, q: int) -> np.ndarray:
@@ -225,9 +235,10 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
         for recs in (records, val_records):
             data.add_restored_planes(recs, s, qualities, restore)
-        restorer_sha = weights.file_sha256(weights.BUNDLED_DIR / "sr_x1.safetensors")
-        description += f"; coded inputs restored by the bundled sr_x1 (sha256 {restorer_sha[:12]})"
-        extra = {"restored_by": restorer_sha}
+        shas = {n: weights.file_sha256(weights.BUNDLED_DIR / f"{n}.safetensors") for n in used}
+        description += "; coded inputs restored by the bundled " + ", ".join(
+            f"{n} (sha256 {sha[:12]})" for n, sha in shas.items())
+        extra = {"restored_by": shas["sr_x1"] if args.input_restorer == "sr_x1" else shas}
     patches = data.SRPatches(records, s, args.patch or (48 if s == 4 else 64), qualities,
                              focus, args.focus_share, args.clean, args.restored_input)
     torch.manual_seed(args.seed)
@@ -235,7 +246,8 @@ def main(argv: list[str] | None = None) -> None:
         init = load_network(args.init)
         if not isinstance(init, SuperResolution) or init.scale != s:
             parser.error(f"--init {args.init} is not a x{s} super-resolution network")
-        model = SuperResolution(**{**init.config, "restored_input": args.restored_input})
+        model = SuperResolution(**{**init.config, "restored_input": args.restored_input,
+                                   "input_restorer": args.input_restorer})
         model.load_state_dict(init.state_dict())
         if args.blocks and args.blocks < model.config["blocks"]:
             parser.error(f"--blocks {args.blocks}: {args.init} has "
@@ -244,7 +256,8 @@ def main(argv: list[str] | None = None) -> None:
             model = grow_blocks(model, args.blocks)
     else:
         model = SuperResolution(s, channels=args.channels, blocks=args.blocks or 6,
-                                restored_input=args.restored_input, unshuffle=args.unshuffle)
+                                restored_input=args.restored_input, unshuffle=args.unshuffle,
+                                input_restorer=args.input_restorer)
         if args.zero_init:
             zero_last_layer(model.tail[0])
     task = SRTask(model, patches, val_records, args.val_crop, args.loss)

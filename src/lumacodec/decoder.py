@@ -66,7 +66,7 @@ def _networks_for(header: Header, networks: weights.NetworkSet | None) -> weight
     stream or a set with the all-zero id matches any (experiments)."""
     nets = networks if networks is not None else weights.bundled()
     kind = ("hinted" if header.has_hint else "luma") if header.source_mode.is_colour else "grey"
-    matching = nets.for_stream(header.network_id, kind)
+    matching = nets.for_stream(header.network_id, kind, header.scale)
     if matching is None:
         raise LumacodecError(
             f"this stream needs network set {header.network_id.hex()}, but this lumacodec has "
@@ -153,14 +153,14 @@ def _conv_radius(net: torch.nn.Module) -> int:
     return radius if u == 1 else u * (radius + 1)
 
 
-def _colorizer_margin(factor: int) -> int:
+def _colorizer_margin(net: Colorizer, factor: int) -> int:
     """Context a colorizer tile reads on each side for a hint at 1/``factor``: the U-Net's
-    receptive radius (about 50 px) plus that of L's low-pass at the hint's scale (area f × f,
-    then bicubic: 2.5 f), rounded up to a multiple of f and of the U-Net's stride 8, so that a
-    tile's pooling grids are the image's."""
+    receptive radius (about 54 px for a body at 1/2, 108 at 1/4) plus that of L's low-pass at
+    the hint's scale (area f × f, then bicubic: 2.5 f), rounded up to a multiple of f and of
+    the U-Net's deepest grid, so that a tile's pooling grids are the image's."""
     f = factor or NO_HINT_LOWPASS
-    step = max(8, f)
-    return -(-(50 + 5 * f // 2) // step) * step
+    step = max(net.multiple, f)
+    return -(-(net.receptive_radius + 5 * f // 2) // step) * step
 
 
 def _tiled(
@@ -235,7 +235,8 @@ def super_resolve(
     the restoration network).
 
     A ×2/×4 network trained on restored planes (``restored_input``) gets a coded plane after
-    the ×1 network has taken the coding artefacts out, at low resolution, as in its training.
+    the ×1 network it was trained after (its ``input_restorer``) has taken the coding
+    artefacts out, at low resolution, as in its training.
     ``clean``: ``L_low`` was never coded (:func:`lumacodec.enhance`), so the set's clean-input
     network of ``scale`` runs where it has one.  Large images run on tiles of
     :data:`SR_TILE` whose margin is the networks' receptive radius: the same L as in one piece
@@ -247,17 +248,20 @@ def super_resolve(
         net = nets.restorer_for(base_quality)
     cascade = (scale > 1 and not clean and base_quality != LOSSLESS_QUALITY
                and net.restored_input)
+    first = (nets.restorer_for(base_quality) if net.input_restorer == "fast" else nets.sr[1])
     quality = torch.tensor([q], device=device)
 
     def run(t: torch.Tensor) -> torch.Tensor:
         if cascade:
-            t = nets.sr[1](t, quality)
+            t = first(t, quality)
         return net(t, quality)
 
     def tile_input(rows: slice, cols: slice) -> torch.Tensor:
         return _to_device(L_low[rows, cols] / 100.0, device)
 
-    margin = _conv_radius(net) + (_conv_radius(nets.sr[1]) if cascade else 0)
+    margin = _conv_radius(net) + (_conv_radius(first) if cascade else 0)
+    u = first.unshuffle if cascade else net.unshuffle
+    margin = -(-margin // u) * u  # tiles start on the grid of a body at 1/u
     whole = WHOLE // scale + TILE_MARGIN // scale * (2 if cascade else 1)
     out = np.empty((1, *size), np.float32)
     with _inference(device):
@@ -314,7 +318,7 @@ def colorize(
 
     def run(x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        m = Colorizer.MULTIPLE
+        m = nets.colorizer.multiple
         x = F.pad(x, (0, (-w) % m, 0, (-h) % m), mode="replicate")
         return nets.colorizer(x[:, :1], x[:, 1:], factors * x.shape[0])[..., :h, :w]
 
@@ -326,7 +330,8 @@ def colorize(
 
     with _inference(device):
         return _tiled(run, tile_input, L.shape, np.empty((2, *L.shape), np.float32), scale=1,
-                      tile=TILE, margin=_colorizer_margin(factors[0]), whole=WHOLE + TILE_MARGIN,
+                      tile=TILE, margin=_colorizer_margin(nets.colorizer, factors[0]),
+                      whole=WHOLE + TILE_MARGIN,
                       gain=AB_OFFSET, batch=_tile_batch(device), stage="colour")
 
 

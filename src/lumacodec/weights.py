@@ -2,8 +2,9 @@
 
 ``weights/manifest.json`` records, for each network, the file, its sha256 and how it was
 made (command, data, steps, wall time, validation metrics; for a ×2/×4 network trained on the
-×1 network's output, ``restored_by``: that ×1 file's sha256, and for a colorizer trained on
-restored hints, ``hint_restored_by``: the hint restorer's, both checked on loading).  The
+×1 networks' output, ``restored_by``: the sha256 of ``sr_x1`` or, for one trained after the
+fast restorers, of each ×1 network by name, and for a colorizer trained on restored hints,
+``hint_restored_by``: the hint restorer's, all checked on loading).  The
 *network id* that every stream carries is the first 8 bytes of the sha256 of the sorted
 ``name:sha256`` lines of the networks that decode streams, so a stream names exactly the
 weights that its decoder must run, and a retrained set is a different id.  The networks of
@@ -36,16 +37,18 @@ from .networks import Colorizer, HintRestorer, LumaColorizer, SuperResolution, l
 BUNDLED_DIR = Path(__file__).with_name("weights")
 MANIFEST = "manifest.json"
 #: The networks that decode streams (their digests make the network id), by manifest name.
-#: ``sr_x1_fast`` restores full-resolution planes of coarse base layers and ``sr_x1_fine`` those
-#: of fine ones (each over the base qualities its config names); ``sr_x1`` restores the others
-#: and the low-resolution planes that the ×2/×4 cascades were trained after.
-DECODER_NETWORKS = ("sr_x1", "sr_x1_fast", "sr_x1_fine", "sr_x2", "sr_x4", "hint_restorer",
-                    "colorizer", "luma_colorizer")
+#: ``sr_x1_fast``, ``sr_x1_fine`` and ``sr_x1_top`` restore full-resolution planes of coarse,
+#: fine and top base layers (each over the base qualities its config names); ``sr_x1``
+#: restores the others and the low-resolution planes that the ×2/×4 cascades were trained
+#: after.
+RESTORERS = ("sr_x1_fast", "sr_x1_fine", "sr_x1_top")
+DECODER_NETWORKS = ("sr_x1", *RESTORERS, "sr_x2", "sr_x4", "hint_restorer", "colorizer",
+                    "luma_colorizer")
 #: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
 ENHANCE_NETWORKS = ("sr_x2_clean",)
 #: Networks a set may lack: ``sr_x1`` then restores the planes they would have (as in the sets
 #: before them).
-OPTIONAL_NETWORKS = ("sr_x1_fast", "sr_x1_fine")
+OPTIONAL_NETWORKS = RESTORERS
 #: The networks that decode any enhanced stream, and those of its colour by kind of stream.
 _SR_NETWORKS = tuple(n for n in DECODER_NETWORKS if n.startswith("sr_"))
 _COLOUR_NETWORKS = {"hinted": ("hint_restorer", "colorizer"), "luma": ("luma_colorizer",),
@@ -95,9 +98,9 @@ class NetworkSet:
     colorizer as decoded), plus their identity; the SR networks of clean L per scale that
     :func:`lumacodec.enhance` runs (empty: it uses ``sr``); the colour-from-L network of
     streams without a hint and of ``enhance`` (None: the colorizer runs without a hint); the
-    fast restoration networks of full-resolution planes, of coarse and of fine base layers
-    (None: ``sr[1]``); and the earlier sets (the manifest's ``earlier_sets``) whose streams it
-    may decode as they were."""
+    fast restoration networks of full-resolution planes by manifest name (:data:`RESTORERS`,
+    each over its base qualities; ``sr[1]`` restores the others); and the earlier sets (the
+    manifest's ``earlier_sets``) whose streams it may decode as they were."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
@@ -105,33 +108,35 @@ class NetworkSet:
     sr_clean: dict[int, SuperResolution] = field(default_factory=dict)
     hint_restorer: HintRestorer | None = None
     luma_colorizer: LumaColorizer | None = None
-    restorer: SuperResolution | None = None
+    restorers: dict[str, SuperResolution] = field(default_factory=dict)
     earlier: tuple[EarlierSet, ...] = ()
-    fine_restorer: SuperResolution | None = None
 
     def restorer_for(self, base_quality: int) -> SuperResolution:
         """The ×1 network that restores a full-resolution plane of ``base_quality``: the fast
-        restorer of coarse or of fine planes that serves that quality, else ``sr[1]``."""
-        for net in (self.restorer, self.fine_restorer):
-            if net is not None and net.handles(base_quality):
+        restorer that serves that quality, else ``sr[1]``."""
+        for net in self.restorers.values():
+            if net.handles(base_quality):
                 return net
         return self.sr[1]
 
-    def for_stream(self, stream_id: bytes, kind: str = "luma") -> NetworkSet | None:
+    def for_stream(
+        self, stream_id: bytes, kind: str = "luma", scale: int | None = None
+    ) -> NetworkSet | None:
         """The set that decodes a stream of ``stream_id`` as its encoder's set did: this one,
         or this one standing for an earlier set when every network that a stream of ``kind``
-        (``"hinted"``, ``"luma"``: colour from L, ``"grey"``) runs is unchanged since it
-        (None: neither; the all-zero id matches any)."""
+        (``"hinted"``, ``"luma"``: colour from L, ``"grey"``) and of base-layer ``scale``
+        (None: any) runs is unchanged since it (None: neither; the all-zero id matches any)."""
         if stream_id in (self.id, bytes(NETWORK_ID_BYTES)) or self.id == bytes(NETWORK_ID_BYTES):
             return self
+        sr = _SR_NETWORKS if scale is None else (
+            "sr_x1", *RESTORERS, *((f"sr_x{scale}",) if scale > 1 else ()))
         for old in self.earlier:
             if old.id == stream_id:
-                if old.changed.intersection(_SR_NETWORKS + _COLOUR_NETWORKS[kind]):
+                if old.changed.intersection(sr + _COLOUR_NETWORKS[kind]):
                     return None
                 return dataclasses.replace(
                     self, id=stream_id, earlier=(),
-                    restorer=None if "sr_x1_fast" in old.lacks else self.restorer,
-                    fine_restorer=None if "sr_x1_fine" in old.lacks else self.fine_restorer)
+                    restorers={n: r for n, r in self.restorers.items() if n not in old.lacks})
         return None
 
     def to(self, device: torch.device) -> NetworkSet:
@@ -146,9 +151,8 @@ class NetworkSet:
                 {s: n.to(device, memory_format=fmt) for s, n in self.sr_clean.items()},
                 self.hint_restorer.to(device, memory_format=fmt) if self.hint_restorer else None,
                 self.luma_colorizer.to(device, memory_format=fmt) if self.luma_colorizer else None,
-                self.restorer.to(device, memory_format=fmt) if self.restorer else None,
+                {n: r.to(device, memory_format=fmt) for n, r in self.restorers.items()},
                 self.earlier,
-                self.fine_restorer.to(device, memory_format=fmt) if self.fine_restorer else None,
             )
 
 
@@ -208,14 +212,19 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
         )
     names = [n for n in NETWORK_NAMES if n in entries]
     nets = {name: load_listed(name, directory, entries) for name in names}
-    x1_sha = entries["sr_x1"]["sha256"]
     for name in (n for n in DECODER_NETWORKS if n in nets):
+        if not getattr(nets[name], "restored_input", False):
+            continue
         trained_after = entries[name].get("restored_by")
-        if getattr(nets[name], "restored_input", False) and trained_after != x1_sha:
-            raise LumacodecError(
-                f"{name} was trained on the output of sr_x1 {str(trained_after)[:12]}, but this "
-                f"set's sr_x1 is {x1_sha[:12]}: retrain {name} after it"
-            )
+        if not isinstance(trained_after, dict):  # the first cascades: a digest of sr_x1
+            trained_after = {"sr_x1": trained_after}
+        for x1, sha in trained_after.items():
+            now = entries.get(x1, {}).get("sha256")
+            if now != sha:
+                raise LumacodecError(
+                    f"{name} was trained on the output of {x1} {str(sha)[:12]}, but this "
+                    f"set's {x1} is {str(now)[:12]}: retrain {name} after it"
+                )
     hints_by = entries["colorizer"].get("hint_restored_by")
     if hints_by is not None and hints_by != entries["hint_restorer"]["sha256"]:
         raise LumacodecError(
@@ -227,8 +236,8 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
     sr_clean = {int(n.removeprefix("sr_x").removesuffix("_clean")): nets[n]
                 for n in ENHANCE_NETWORKS}
     return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean,
-                      nets["hint_restorer"], nets["luma_colorizer"], nets.get("sr_x1_fast"),
-                      earlier_sets(manifest), nets.get("sr_x1_fine"))
+                      nets["hint_restorer"], nets["luma_colorizer"],
+                      {n: nets[n] for n in RESTORERS if n in nets}, earlier_sets(manifest))
 
 
 _BUNDLED_LOCK = threading.Lock()

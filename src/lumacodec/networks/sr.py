@@ -53,6 +53,7 @@ class SuperResolution(nn.Module):
         unshuffle: int = 1,
         max_quality: int | None = None,
         min_quality: int | None = None,
+        input_restorer: str = "sr_x1",
     ) -> None:
         super().__init__()
         if scale not in (1, 2, 4):
@@ -61,6 +62,8 @@ class SuperResolution(nn.Module):
             raise ValueError("restored_input needs scale 2 or 4")
         if unshuffle not in (1, 2, 4):
             raise ValueError("unshuffle must be 1, 2 or 4")
+        if input_restorer not in ("sr_x1", "fast"):
+            raise ValueError('input_restorer must be "sr_x1" or "fast"')
         self.config = {"scale": scale, "channels": channels, "blocks": blocks,
                        "restored_input": restored_input}
         if unshuffle > 1:  # absent from older weights files, whose networks have none
@@ -69,6 +72,8 @@ class SuperResolution(nn.Module):
             self.config["max_quality"] = max_quality
         if min_quality is not None:
             self.config["min_quality"] = min_quality
+        if input_restorer != "sr_x1":  # absent from older weights files: their cascades' is
+            self.config["input_restorer"] = input_restorer
         #: The base qualities the decoder runs this network at: above ``min_quality`` and up
         #: to ``max_quality`` (None: no bound); outside them, where it was measured to help
         #: less than another ×1 network of the set, that one runs.
@@ -80,6 +85,9 @@ class SuperResolution(nn.Module):
         #: Trained on coded planes that the ×1 network restored first (see
         #: :func:`lumacodec.decoder.super_resolve`); the forward pass itself is the same.
         self.restored_input = restored_input
+        #: Which ×1 network restored those planes: ``"sr_x1"`` or ``"fast"`` (the set's fast
+        #: restorer of the base quality, ``sr_x1`` where none serves it).
+        self.input_restorer = input_restorer
         u = unshuffle
         self.head = nn.Conv2d(u * u + 1, channels, 3, padding=1)
         self.body = nn.Sequential(
