@@ -76,11 +76,11 @@ def profile(data: bytes, nets: weights.NetworkSet, dev: torch.device,
     L_low = decode_base(stream.base, h.height, h.width, h.scale)
     q = torch.tensor([1.0 if h.base_quality == LOSSLESS_QUALITY else h.base_quality / 100])
     x = decoder._to_device(L_low / 100.0, dev)
-    net = nets.restorer_for(h.base_quality) if h.scale == 1 else nets.sr[h.scale]
+    net, first = decoder.sr_networks(nets, h.scale, h.base_quality)
     with decoder._inference(dev):
-        if h.scale > 1 and net.restored_input and h.base_quality != LOSSLESS_QUALITY:
-            t["SR: x1 restoration"] = median_time(lambda: nets.sr[1](x, q), repeat)
-            x = nets.sr[1](x, q)
+        if first is not None:
+            t["SR: x1 restoration"] = median_time(lambda: first(x, q), repeat)
+            x = first(x, q)
         t[f"SR: x{h.scale} network" if h.scale > 1 else "SR: x1 restoration"] = median_time(
             lambda: net(x, q), repeat)
     L = np.clip(decoder.super_resolve(L_low, h.scale, h.base_quality, size, nets, dev), 0, 100)

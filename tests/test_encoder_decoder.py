@@ -15,7 +15,7 @@ from lumacodec import QUALITIES, LumacodecError, Preset, weights
 from lumacodec.baselayer import LOSSLESS_QUALITY
 from lumacodec.container import Stream, pack, parse
 from lumacodec.images import to_pixels
-from lumacodec.networks import SuperResolution
+from lumacodec.networks import Colorizer, SuperResolution
 
 SIZES = [(1, 1), (3, 5), (17, 33), (37, 53)]  # (height, width)
 ALL_QUALITIES = range(1, len(QUALITIES) + 1)
@@ -551,6 +551,16 @@ def test_tiled_networks_match_whole_image(monkeypatch, tiny_networks) -> None:
     assert np.abs(decoder.restore_hint(small, L_big, 8, 50, tiny_networks, cpu)
                   - one_by_one).max() < 1e-4
     assert np.abs(tiled_ab - whole_ab).max() < 1e-3
+    # a colorizer at 1/4 (margins on its 16-pixel grid), on an image whose tiles start inside
+    torch.manual_seed(0)
+    quarter = dataclasses.replace(tiny_networks, colorizer=Colorizer(
+        widths=(8, 8, 8), out_gain=10.0, hint_factors=(8, 16, 32), unshuffle=4).eval())
+    L3 = (rng.random((330, 310)) * 100).astype(np.float32)
+    hint3 = (rng.standard_normal((2, 330, 310)) * 10).astype(np.float32)
+    tiled3 = decoder.colorize(L3, hint3, 8, quarter, cpu)
+    monkeypatch.setattr(decoder, "WHOLE", 1 << 16)
+    whole3 = decoder.colorize(L3, hint3, 8, quarter, cpu)
+    assert np.abs(whole3 - hint3).max() > 0.01 and np.abs(tiled3 - whole3).max() < 1e-3
 
 
 def test_tiles_are_written_into_one_output() -> None:

@@ -87,6 +87,27 @@ def test_colorizer_out_gain_scales_the_residual(tmp_path) -> None:
     assert load_network(tmp_path / "c.safetensors").out_gain == 10.0
 
 
+def test_colorizer_with_a_body_at_a_quarter(tmp_path) -> None:
+    """``unshuffle=4``: the U-Net runs at 1/4 (its grid, ``multiple``, is 16 pixels), reads
+    every pixel (a change of one full-resolution pixel of L changes the output), and the
+    setting survives a save; the first colorizers' files (no key) stay at 1/2."""
+    torch.manual_seed(0)
+    net = Colorizer(widths=(8, 8, 8), out_gain=10.0, unshuffle=4).eval()
+    assert (net.multiple, net.enc1[0].in_channels, net.out.out_channels) == (16, 80, 32)
+    assert Colorizer(widths=(8, 8, 8)).multiple == 8
+    assert "unshuffle" not in Colorizer(widths=(8, 8, 8)).config
+    L, hint = torch.rand(1, 1, 32, 48), torch.rand(1, 2, 32, 48) - 0.5
+    with torch.no_grad():
+        out = net(L, hint, [8])
+        assert out.shape == (1, 2, 32, 48)
+        L2 = L.clone()
+        L2[0, 0, 5, 7] += 0.5
+        assert not torch.equal(net(L2, hint, [8]), out)
+    save_network(net, tmp_path / "c4.safetensors")
+    loaded = load_network(tmp_path / "c4.safetensors")
+    assert loaded.unshuffle == 4 and loaded.multiple == 16
+
+
 def test_hint_restorer_residual_conditioning_and_range(tmp_path) -> None:
     torch.manual_seed(0)
     net = HintRestorer(channels=8, blocks=1, hint_factors=(8, 16), hint_qualities=(40, 60)).eval()

@@ -41,6 +41,7 @@ from .container import Header, parse
 from .errors import LumacodecError
 from .hints import decode_hint, upsample_hint
 from .luma_colour import check_colour, colour_from_luma
+from .networks import SuperResolution
 from .networks.colorizer import NO_HINT_LOWPASS, Colorizer
 from .progress import report
 from .resample import downsample
@@ -221,6 +222,23 @@ def _tiled(
     return out
 
 
+def sr_networks(
+    nets: weights.NetworkSet, scale: int, base_quality: int, *, clean: bool = False
+) -> tuple[SuperResolution, SuperResolution | None]:
+    """The network that brings a base layer of ``scale`` and ``base_quality`` to full
+    resolution (at scale 1, the restorer of that quality; ``clean``: the set's network for
+    uncoded L), and the ×1 network that restores the coded low-resolution plane before it when
+    it is a cascade (None: not one, or a lossless plane)."""
+    if clean:
+        return nets.sr_clean.get(scale, nets.sr[scale]), None
+    if scale == 1:
+        return nets.restorer_for(base_quality), None
+    net = nets.sr[scale]
+    if not net.restored_input or base_quality == LOSSLESS_QUALITY:
+        return net, None
+    return net, nets.restorer_for(base_quality) if net.input_restorer == "fast" else nets.sr[1]
+
+
 def super_resolve(
     L_low: np.ndarray,
     scale: int,
@@ -243,26 +261,21 @@ def super_resolve(
     up to floating-point rounding (the order of a convolution's sums depends on its size).
     """
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
-    net = nets.sr_clean.get(scale, nets.sr[scale]) if clean else nets.sr[scale]
-    if scale == 1 and not clean:
-        net = nets.restorer_for(base_quality)
-    cascade = (scale > 1 and not clean and base_quality != LOSSLESS_QUALITY
-               and net.restored_input)
-    first = (nets.restorer_for(base_quality) if net.input_restorer == "fast" else nets.sr[1])
+    net, first = sr_networks(nets, scale, base_quality, clean=clean)
     quality = torch.tensor([q], device=device)
 
     def run(t: torch.Tensor) -> torch.Tensor:
-        if cascade:
+        if first is not None:
             t = first(t, quality)
         return net(t, quality)
 
     def tile_input(rows: slice, cols: slice) -> torch.Tensor:
         return _to_device(L_low[rows, cols] / 100.0, device)
 
-    margin = _conv_radius(net) + (_conv_radius(first) if cascade else 0)
-    u = first.unshuffle if cascade else net.unshuffle
+    margin = _conv_radius(net) + (_conv_radius(first) if first is not None else 0)
+    u = first.unshuffle if first is not None else net.unshuffle
     margin = -(-margin // u) * u  # tiles start on the grid of a body at 1/u
-    whole = WHOLE // scale + TILE_MARGIN // scale * (2 if cascade else 1)
+    whole = WHOLE // scale + TILE_MARGIN // scale * (2 if first is not None else 1)
     out = np.empty((1, *size), np.float32)
     with _inference(device):
         _tiled(run, tile_input, L_low.shape, out, scale=scale, tile=SR_TILE,
