@@ -81,8 +81,9 @@ def profile(data: bytes, nets: weights.NetworkSet, dev: torch.device,
         if first is not None:
             t["SR: x1 restoration"] = median_time(lambda: first(x, q), repeat)
             x = first(x, q)
-        t[f"SR: x{h.scale} network" if h.scale > 1 else "SR: x1 restoration"] = median_time(
-            lambda: net(x, q), repeat)
+        if net is not None:  # none for lossless full-resolution L
+            t[f"SR: x{h.scale} network" if h.scale > 1 else "SR: x1 restoration"] = (
+                median_time(lambda: net(x, q), repeat))
     L = np.clip(decoder.super_resolve(L_low, h.scale, h.base_quality, size, nets, dev), 0, 100)
     if stream.hint is not None:
         t["hint plane"] = median_time(

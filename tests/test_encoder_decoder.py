@@ -605,6 +605,11 @@ def test_cascade_restores_coded_planes_first(monkeypatch, network_factory) -> No
     np.testing.assert_allclose(
         decoder.super_resolve(L_low, 2, LOSSLESS_QUALITY, (140, 182), nets, cpu), lossless,
         atol=1e-3)
+    # a lossless full-resolution plane is L itself: no restorer runs (sr_x1, trained on coded
+    # planes, took 5 dB off it)
+    exact = decoder.super_resolve(L_low, 1, LOSSLESS_QUALITY, L_low.shape, nets, cpu)
+    assert np.array_equal(exact, L_low) and exact is not L_low
+    assert np.abs(decoder.super_resolve(L_low, 1, 90, L_low.shape, nets, cpu) - L_low).max() > 0.01
     # one trained after the fast restorers gets the set's restorer of the base quality
     nets.sr[2].input_restorer = "fast"
     fast = nets.restorer_for(30)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,11 @@ class ColorTask:
     score_key: str = "de_score"
     higher_is_better: bool = False
     loss_kind: str = "l1"
+    #: A trained colorizer whose a/b the model also learns to match (distillation: a dense,
+    #: easy target that a new, cheaper architecture learns from much faster than from the
+    #: photos alone), with this weight against the loss on the true a/b.
+    teacher: Colorizer | None = None
+    teacher_weight: float = 1.0
 
     def sample(self, rng: np.random.Generator, batch: int) -> tuple[Any, ...]:
         return self.patches.sample(rng, batch)
@@ -59,9 +65,17 @@ class ColorTask:
         pred = model(L, hint.to(device), factors)
         if self.loss_kind == "ciede2000":
             L100 = L * 100.0
-            return ciede2000(torch.cat([L100, target * 128.0], 1),
+            loss = ciede2000(torch.cat([L100, target * 128.0], 1),
                              torch.cat([L100, pred * 128.0], 1)).mean()
-        return (pred - target).abs().mean()
+        else:
+            loss = (pred - target).abs().mean()
+        if self.teacher is not None:
+            with torch.no_grad():
+                taught = self.teacher(L, hint.to(device), factors)
+            # in a/b units (x128) under CIEDE2000, where one unit is about one CIEDE2000 unit
+            scale = 128.0 if self.loss_kind == "ciede2000" else 1.0
+            loss = loss + self.teacher_weight * scale * (pred - taught).abs().mean()
+        return loss
 
     def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         """Mean CIEDE2000 per hint factor (0 = none) for the network and the classical path."""
@@ -73,7 +87,9 @@ class ColorTask:
         for r in self.val_records:
             y, x = data.center_origin(r["L"].shape, c, data.ColorPatches.GRID)
             crops.append((r, y, x))
-        for f in (0, *self.factors):
+        # without hint-free patches (--p-no-hint 0: a set whose colour from L is its own
+        # network), the hint-free row is not what the network is for
+        for f in (0, *self.factors) if self.patches.p_no_hint > 0 else self.factors:
             Ls, hints, trues = [], [], []
             for r, y, x in crops:
                 Ls.append(r["L"][y : y + c, x : x + c])
@@ -130,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--init", default="",
                         help="start from this weights file (its widths and gain; the hint "
                              "factors are --factors)")
+    parser.add_argument("--distill", default="",
+                        help="a colorizer weights file to learn from as well (its a/b, L1)")
+    parser.add_argument("--distill-weight", type=float, default=1.0)
     add_data_arguments(parser)
     add_loop_arguments(parser, {"name": "colorizer", "batch": 8, "lr": 5e-4, "val_every": 1000})
     args = parser.parse_args(argv)
@@ -174,8 +193,16 @@ def main(argv: list[str] | None = None) -> None:
         if args.zero_init:
             zero_last_layer(model.out)
     val_quality = sorted(qualities)[(len(qualities) - 1) // 2]  # the (lower) median
+    teacher = None
+    if args.distill:
+        teacher = load_network(args.distill)
+        if not isinstance(teacher, Colorizer):
+            parser.error(f"--distill {args.distill} is not a colorizer")
+        teacher.eval().requires_grad_(False)
+        description += f"; distilled from {Path(args.distill).name} " \
+                       f"(sha256 {weights.file_sha256(Path(args.distill))[:12]})"
     task = ColorTask(model, patches, val_records, args.val_crop, factors, val_quality,
-                     loss_kind=args.loss)
+                     loss_kind=args.loss, teacher=teacher, teacher_weight=args.distill_weight)
     train(task, config_from_args(args), description, manifest_extra=extra)
 
 

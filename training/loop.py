@@ -267,7 +267,9 @@ def train(task: Task, cfg: LoopConfig, data_description: str,
         state["val_step"] = state["step"]
         score = metrics[task.score_key]
         best = state["best"]
-        better = best is None or (score > best if task.higher_is_better else score < best)
+        better = not math.isnan(score) and (
+            best is None or math.isnan(best)
+            or (score > best if task.higher_is_better else score < best))
         if better:
             state.update(best=score, best_step=state["step"], best_metrics=metrics)
         say(f"[{cfg.name}] val @ {state['step']}: "

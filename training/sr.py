@@ -69,7 +69,9 @@ class SRTask:
         s, c = p.scale, self.val_crop
         metrics: dict[str, float] = {}
         gains = {}
-        shown = [q for q in VAL_QUALITIES[s] if q in p.qualities]
+        # the scale's usual qualities, or, for a run on others only (a restorer of the top
+        # qualities), those it trains on
+        shown = [q for q in VAL_QUALITIES[s] if q in p.qualities] or sorted(p.qualities)
         for q in [data.LOSSLESS_QUALITY] if p.clean else shown:
             lows, raws, targets = [], [], []
             for r in self.val_records:

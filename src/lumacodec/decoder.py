@@ -224,14 +224,17 @@ def _tiled(
 
 def sr_networks(
     nets: weights.NetworkSet, scale: int, base_quality: int, *, clean: bool = False
-) -> tuple[SuperResolution, SuperResolution | None]:
+) -> tuple[SuperResolution | None, SuperResolution | None]:
     """The network that brings a base layer of ``scale`` and ``base_quality`` to full
-    resolution (at scale 1, the restorer of that quality; ``clean``: the set's network for
-    uncoded L), and the ×1 network that restores the coded low-resolution plane before it when
-    it is a cascade (None: not one, or a lossless plane)."""
+    resolution (at scale 1, the restorer of that quality, and none for a lossless plane: it is
+    L itself; ``clean``: the set's network for uncoded L), and the ×1 network that restores
+    the coded low-resolution plane before it when it is a cascade (None: not one, or a
+    lossless plane)."""
     if clean:
         return nets.sr_clean.get(scale, nets.sr[scale]), None
     if scale == 1:
+        if base_quality == LOSSLESS_QUALITY:
+            return None, None
         return nets.restorer_for(base_quality), None
     net = nets.sr[scale]
     if not net.restored_input or base_quality == LOSSLESS_QUALITY:
@@ -262,6 +265,8 @@ def super_resolve(
     """
     q = 1.0 if base_quality == LOSSLESS_QUALITY else base_quality / 100.0
     net, first = sr_networks(nets, scale, base_quality, clean=clean)
+    if net is None:  # lossless full-resolution L: nothing to restore
+        return L_low.astype(np.float32, copy=True)
     quality = torch.tensor([q], device=device)
 
     def run(t: torch.Tensor) -> torch.Tensor:
