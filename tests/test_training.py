@@ -319,6 +319,49 @@ def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_p
     entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]["colorizer"]
     restorer = weights.read_manifest()["networks"]["hint_restorer"]["sha256"]
     assert entry["hint_restored_by"] == restorer and "restored by" in entry["data"]
+    # a fast colorizer (U-Net at 1/4) distilled from that one, on hinted patches only
+    _train(["--data", str(dataset), "--train-sets", "train", "--val-set", "val",
+            "--val-images", "1", "--val-crop", "64", "--patch", "64", "--batch", "2",
+            "--warmup", "1", "--steps", "2", "--val-every", "2", "--workers", "1",
+            "--factors", "8,16", "--widths", "8,8,8", "--unshuffle", "4", "--p-no-hint", "0",
+            "--distill", str(tmp_path / "w" / "colorizer.safetensors"), "--name", "student",
+            "--hint-qualities", "50", "--cache", str(tmp_path / "cache"),
+            "--checkpoint-dir", str(tmp_path / "ck"), "--weights-dir", str(tmp_path / "w")],
+           nproc=1, env=env, module="training.color")
+    student = load_network(tmp_path / "w" / "student.safetensors")
+    assert isinstance(student, Colorizer) and student.unshuffle == 4
+    entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]["student"]
+    assert "distilled from colorizer.safetensors" in entry["data"]
+    assert "de_nohint" not in entry["validation"] and "de_f16" in entry["validation"]
+
+
+def test_distillation_adds_the_distance_to_the_teachers_colour() -> None:
+    """``--distill``: the loss on the true a/b plus the weighted L1 distance to the teacher's
+    a/b (in a/b units under CIEDE2000); a teacher equal to the model adds nothing."""
+    from training.color import ColorTask
+
+    torch.manual_seed(0)
+    model = Colorizer(widths=(8, 8, 8), out_gain=10.0, unshuffle=4)
+    torch.nn.init.normal_(model.out.weight, std=0.01)
+    teacher = Colorizer(widths=(8, 8, 8), out_gain=10.0)
+    torch.nn.init.normal_(teacher.out.weight, std=0.01)
+    L, hint = torch.rand(2, 1, 32, 32), (torch.rand(2, 2, 32, 32) - 0.5) * 0.2
+    target = (torch.rand(2, 2, 32, 32) - 0.5) * 0.2
+    batch = (L, hint, [8, 16], target)
+    cpu = torch.device("cpu")
+    for kind, scale in (("l1", 1.0), ("ciede2000", 128.0)):
+        plain = ColorTask(model, None, [], 32, loss_kind=kind)  # type: ignore[arg-type]
+        taught = ColorTask(model, None, [], 32, loss_kind=kind,  # type: ignore[arg-type]
+                           teacher=teacher, teacher_weight=0.5)
+        with torch.no_grad():
+            gap = (model(L, hint, [8, 16]) - teacher(L, hint, [8, 16])).abs().mean()
+            assert gap > 0
+            torch.testing.assert_close(taught.loss(model, batch, cpu),
+                                       plain.loss(model, batch, cpu) + 0.5 * scale * gap)
+            itself = ColorTask(model, None, [], 32, loss_kind=kind,  # type: ignore[arg-type]
+                               teacher=model)
+            torch.testing.assert_close(itself.loss(model, batch, cpu),
+                                       plain.loss(model, batch, cpu))
 
 
 def test_hint_restorer_training_exports_a_restorer(dataset: Path, tmp_path: Path) -> None:

@@ -199,8 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         if not isinstance(teacher, Colorizer):
             parser.error(f"--distill {args.distill} is not a colorizer")
         teacher.eval().requires_grad_(False)
-        description += f"; distilled from {Path(args.distill).name} " \
-                       f"(sha256 {weights.file_sha256(Path(args.distill))[:12]})"
+        sha = weights.file_sha256(Path(args.distill))
+        description += f"; distilled from {Path(args.distill).name} (sha256 {sha[:12]})"
     task = ColorTask(model, patches, val_records, args.val_crop, factors, val_quality,
                      loss_kind=args.loss, teacher=teacher, teacher_weight=args.distill_weight)
     train(task, config_from_args(args), description, manifest_extra=extra)
