@@ -2,14 +2,15 @@
 and ``jobs``.
 
     python benchmarks/batch_throughput.py --dataset ../shared/datasets/bsds500/test \
-        --limit 24 --jobs 1,2 --out benchmarks/results/batch-throughput.md
+        --limit 24 --jobs 1x1,2x1,1 --out benchmarks/results/batch-throughput.md
     python benchmarks/batch_throughput.py --limit 16 --engines local,ray --jobs 2 \
         --out benchmarks/results/ray-throughput.md          # needs lumacodec[ray]
 
 The first ``--limit`` images of the folder (by name) are encoded at the default quality into a
 temporary folder, then decoded to PNG with the networks (on the CPU unless ``--device cuda``)
 and without them, once for each engine and ``--jobs`` value, every run from scratch
-(``resume=False``).
+(``resume=False``).  A ``--jobs`` value is ``J`` (J jobs sharing the CPUs' threads, the
+default of ``threads``) or ``JxT`` (J jobs of T threads each).
 A figure is the wall time of the whole call, as a user sees it: with ``jobs`` > 1 it includes
 starting the worker processes and, for the decode, each worker's loading of the networks; on
 Ray, starting the actors (and their loading of the networks), but not starting Ray itself:
@@ -117,14 +118,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", type=Path, default=Path("../shared/datasets/bsds500/test"))
     parser.add_argument("--limit", type=int, default=24)
-    parser.add_argument("--jobs", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--jobs", default="1x1,2x1,1",
+                        help="comma-separated J (jobs sharing the CPUs) or JxT (T threads each)")
     parser.add_argument("--engines", default="local", help="comma-separated: local, ray")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/batch-throughput.md"))
     parser.add_argument("--interrupt", action="store_true",
                         help="also kill a folder encode/decode halfway and resume it")
     args = parser.parse_args()
-    jobs_values = [int(j) for j in args.jobs.split(",")]
+    runs = [(int(j), int(t) if t else None)
+            for j, _, t in (v.partition("x") for v in args.jobs.split(","))]
     engines = args.engines.split(",")
     images = sorted(p for p in args.dataset.iterdir() if p.suffix.lower() in image_suffixes())
     images = images[: args.limit]
@@ -140,40 +143,45 @@ def main() -> None:
         "Wall time of the whole `encode_files` / `decode_files` call (worker start-up and "
         "network loading included), every file done from scratch.",
         "",
-        "| step | engine | jobs | images | wall s | images/s | speed-up vs first row | mean bpp |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| step | engine | jobs | threads per job | images | wall s | images/s "
+        "| speed-up vs first row | mean bpp |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     notes: list[str] = []
     first: dict[str, float] = {}
     streams_by_run: dict[str, dict[str, bytes]] = {}
 
-    def row(step: str, engine: str, jobs: int, summary: Summary) -> None:
+    def row(step: str, engine: str, jobs: int, threads: int | None, summary: Summary) -> None:
         if summary.failed:
             sys.exit(f"{step} {engine} jobs={jobs} failed: {summary.failure_lines()}")
         first.setdefault(step, summary.images_per_s)
-        lines.append(f"| {step} | {engine} | {jobs} | {summary.done} | {summary.seconds:.2f} "
+        shared = max(1, (os.cpu_count() or 1) // jobs) if engine == "local" else 1
+        lines.append(f"| {step} | {engine} | {jobs} | {threads or f'{shared} (shared)'} "
+                     f"| {summary.done} | {summary.seconds:.2f} "
                      f"| {summary.images_per_s:.2f} | {summary.images_per_s / first[step]:.2f}× "
                      f"| {summary.mean_bpp:.4f} |")
         print(lines[-1], flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         for engine in engines:
-            for jobs in jobs_values:
-                with engine_started(engine, jobs, notes):
-                    run = f"{engine}-{jobs}"
+            for jobs, threads in runs:
+                with engine_started(engine, jobs * (threads or 1), notes):
+                    run = f"{engine}-{jobs}x{threads}"
                     streams = Path(tmp) / f"streams-{run}"
-                    row("encode", engine, jobs, lumacodec.encode_files(
-                        images, streams, jobs=jobs, resume=False, progress=False, engine=engine))
+                    row("encode", engine, jobs, threads, lumacodec.encode_files(
+                        images, streams, jobs=jobs, threads=threads, resume=False,
+                        progress=False, engine=engine))
                     streams_by_run[run] = {p.name: p.read_bytes() for p in streams.glob("*.lmc")}
                     for enhance, step in ((True, "decode, networks"), (False, "decode, classical")):
                         summary = lumacodec.decode_files(
                             streams, Path(tmp) / f"png-{run}-{enhance}", enhance=enhance,
-                            device=args.device, jobs=jobs, resume=False, progress=False,
-                            engine=engine)
-                        row(step, engine, jobs, summary)
+                            device=args.device, jobs=jobs, threads=threads, resume=False,
+                            progress=False, engine=engine)
+                        row(step, engine, jobs, threads, summary)
         if args.interrupt:
-            notes += interrupted(images, Path(tmp), streams_by_run[f"{engines[0]}-1"],
-                                 Path(tmp) / f"png-{engines[0]}-1-True")
+            first_run = f"{engines[0]}-{runs[0][0]}x{runs[0][1]}"
+            notes += interrupted(images, Path(tmp), streams_by_run[first_run],
+                                 Path(tmp) / f"png-{first_run}-True")
     identical = all(s == next(iter(streams_by_run.values())) for s in streams_by_run.values())
     lines += ["", *notes, f"Streams byte-identical across runs: {'yes' if identical else 'NO'}."]
     args.out.write_text("\n".join(lines) + "\n")

@@ -78,6 +78,23 @@ def test_encode_grey_accepts_non_contiguous_planes() -> None:
     assert np.abs(decoded.astype(int) - plane).max() <= 4
 
 
+@pytest.mark.parametrize("effort", [avif.PROBE_EFFORT, 0, 1])
+def test_encode_grey_does_not_depend_on_the_machines_threads(
+    effort: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libaom's output changes with its thread count, which Pillow sets from the CPUs: the
+    encoder pins it, so that any machine makes the same stream."""
+    from PIL import AvifImagePlugin
+
+    rng = np.random.default_rng(3)
+    plane = np.clip(128 + np.cumsum(rng.normal(0, 6, (240, 320)), axis=1), 0, 255).astype(np.uint8)
+    files = set()
+    for threads in (1, 3, 8):
+        monkeypatch.setattr(AvifImagePlugin, "DEFAULT_MAX_THREADS", threads)
+        files.add(avif.encode_grey(plane, 60, effort))
+    assert len(files) == 1
+
+
 def test_effort_trades_speed_for_size() -> None:
     """The search's trial codings are the fastest; a higher effort is never faster."""
     assert set(avif.SPEED_FOR_EFFORT) == {avif.PROBE_EFFORT, 0, 1, 2}

@@ -117,6 +117,8 @@ def test_bad_arguments(photos: Path, tmp_path: Path) -> None:
         lumacodec.decode_files(photos, tmp_path / "o", fmt="xyz")
     with pytest.raises(LumacodecError, match="jobs must be at least 1"):
         lumacodec.encode_files(photos, tmp_path / "o", jobs=0)
+    with pytest.raises(LumacodecError, match="threads must be at least 1"):
+        lumacodec.decode_files(photos, tmp_path / "o", threads=0)
     with pytest.raises(LumacodecError, match="object-storage paths are not supported yet"):
         lumacodec.encode_files("s3://bucket/photos/", tmp_path / "o")
     with pytest.raises(LumacodecError, match="not supported yet: gs://bucket/streams"):
@@ -240,6 +242,26 @@ def test_two_jobs_make_the_same_streams_as_one(photos: Path, tmp_path: Path) -> 
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     assert (two.done, two.bytes_in, two.bytes_out) == (one.done, one.bytes_in, one.bytes_out)
     assert two.failed == one.failed and len(two.failed) == 1  # a failure in a worker, too
+
+
+def test_threads_per_job_change_the_speed_not_the_streams(photos: Path, tmp_path: Path) -> None:
+    from lumacodec import search
+
+    before = torch.get_num_threads(), search.THREADS
+    seen: list[tuple[int, int]] = []
+
+    def during(result: batch.FileResult) -> None:
+        seen.append((torch.get_num_threads(), search.THREADS))
+
+    lumacodec.encode_files(photos, tmp_path / "all", quality=7)
+    lumacodec.encode_files(photos, tmp_path / "one", quality=7, threads=1, on_file=during)
+    lumacodec.encode_files(photos, tmp_path / "two", quality=7, jobs=2, threads=1)
+    assert seen and set(seen) == {(1, 1)}  # held to one thread while it ran ...
+    assert (torch.get_num_threads(), search.THREADS) == before  # ... and given back after
+    for rel in PHOTOS:
+        name = stream_name(rel)
+        assert ((tmp_path / "all" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+                == (tmp_path / "two" / name).read_bytes())
 
 
 # --- the summary ------------------------------------------------------------------------------

@@ -417,7 +417,8 @@ def test_folder_encode_and_decode(runner: CliRunner, tmp_path: Path, folder: Pat
         expected = lumacodec.encode(Image.open(folder / f"{rel}.png"), 3)
         assert (out / f"{rel}.lmc").read_bytes() == expected
 
-    result = run(runner, "decode", out, tmp_path / "jpegs", "--no-enhance", "--format", "jpg")
+    result = run(runner, "decode", out, tmp_path / "jpegs", "--no-enhance", "--format", "jpg",
+                 "--threads", 1)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1].startswith("2 done")
     with Image.open(tmp_path / "jpegs" / "sub" / "b.jpg") as im:

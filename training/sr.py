@@ -127,6 +127,19 @@ def grow_blocks(model: SuperResolution, blocks: int) -> SuperResolution:
     return grown
 
 
+def transplant(restorer: SuperResolution, scale: int) -> SuperResolution:
+    """A x``scale`` network that starts from the x1 ``restorer``'s head and body (its
+    features of edges and coding artefacts) with a zeroed tail, which the upsampler's
+    different width needs anyway: it computes bicubic of its input until trained."""
+    config = {k: v for k, v in restorer.config.items() if k not in ("max_quality", "min_quality")}
+    model = SuperResolution(**{**config, "scale": scale})
+    state = {k: v for k, v in restorer.state_dict().items() if not k.startswith("tail.")}
+    zero_last_layer(model.tail[0])
+    state.update({k: v for k, v in model.state_dict().items() if k.startswith("tail.")})
+    model.load_state_dict(state)
+    return model
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Dataset / cache options shared by the SR and colorizer scripts."""
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "datasets"),
@@ -246,8 +259,11 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)
     if args.init:
         init = load_network(args.init)
-        if not isinstance(init, SuperResolution) or init.scale != s:
-            parser.error(f"--init {args.init} is not a x{s} super-resolution network")
+        if not isinstance(init, SuperResolution) or init.scale not in (1, s):
+            parser.error(f"--init {args.init} is neither a x{s} super-resolution network "
+                         "nor a x1 restoration one")
+        if init.scale != s:
+            init = transplant(init, s)
         model = SuperResolution(**{**init.config, "restored_input": args.restored_input,
                                    "input_restorer": args.input_restorer})
         model.load_state_dict(init.state_dict())
@@ -269,4 +285,4 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     main()
 
-__all__ = ["SRTask", "add_data_arguments", "grow_blocks", "main", "prepare"]
+__all__ = ["SRTask", "add_data_arguments", "grow_blocks", "main", "prepare", "transplant"]

@@ -31,6 +31,10 @@ SPEED_FOR_EFFORT = {PROBE_EFFORT: 9, 0: 6, 1: 6, 2: 3}
 #: libaom options: tuning for PSNR instead of libavif's default saves ~9% of the bits of an
 #: L plane at equal PSNR (BD-rate, 6 sun_hays80 photos, benchmarks/results/presets.md).
 AOM_OPTIONS = {"tune": "psnr"}
+#: libaom's threads, fixed: its output depends on how many it is given (a 768×512 plane
+#: differs by ~1% of its bytes between 1 and 2), and a stream must not depend on the
+#: machine that made it.  Two is what the bench figures were measured with.
+ENCODER_THREADS = 2
 
 
 def _box(kind: bytes, body: bytes) -> bytes:
@@ -140,7 +144,8 @@ def encode_grey(plane: np.ndarray, quality: int, effort: int = 1) -> bytes:
     """Encode an HxW uint8 plane as a greyscale (monochrome 8-bit) AVIF file."""
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(plane), "L").save(
-        buf, "AVIF", quality=int(quality), speed=SPEED_FOR_EFFORT[effort], advanced=AOM_OPTIONS
+        buf, "AVIF", quality=int(quality), speed=SPEED_FOR_EFFORT[effort], advanced=AOM_OPTIONS,
+        max_threads=ENCODER_THREADS,
     )
     return buf.getvalue()
 

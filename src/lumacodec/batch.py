@@ -127,6 +127,7 @@ def encode_files(
     target_bpp: float | None = None,
     target_size: int | None = None,
     jobs: int = 1,
+    threads: int | None = None,
     resume: bool = True,
     progress: bool | None = None,
     on_file: Callable[[FileResult], None] | None = None,
@@ -151,10 +152,14 @@ def encode_files(
         :func:`lumacodec.encode`'s options, the same for every file (``target_size``: bytes
         per file).
     jobs
-        Worker processes; 1 encodes in this process.  Each worker gets its share of the
-        CPU's threads.  The workers are spawned (never forked: torch is not fork-safe) and
-        import the caller's main module, so a script calls this under
-        ``if __name__ == "__main__":``.
+        Worker processes; 1 encodes in this process.  The workers are spawned (never forked:
+        torch is not fork-safe) and import the caller's main module, so a script calls this
+        under ``if __name__ == "__main__":``.
+    threads
+        CPU threads of each job (torch's and the encoder's trial codings): None gives every
+        job its share of the CPUs (all of them at ``jobs=1``).  One thread per job and one
+        job per CPU is the fastest way through a folder of ordinary photos, since one image
+        keeps two threads only partly busy (``benchmarks/results/batch-throughput.md``).
     resume
         Skip a file whose output exists and is at least as new as the file (so a run that was
         stopped goes on where it was); False encodes every file again.  Only the times are
@@ -168,13 +173,14 @@ def encode_files(
     engine
         ``"local"``: this machine, as ``jobs`` says.  ``"ray"`` (``pip install
         lumacodec[ray]``): the actors of a Ray cluster, at most ``jobs`` of them, each with
-        one CPU (and one GPU for a decode with ``device="cuda"``), loading the networks once;
-        the same files, outputs and summary (:mod:`lumacodec.ray_engine`).  Every worker
-        reads and writes the paths itself: they must name the same files on every node.
+        ``threads`` CPUs (default one; and one GPU for a decode with ``device="cuda"``),
+        loading the networks once; the same files, outputs and summary
+        (:mod:`lumacodec.ray_engine`).  Every worker reads and writes the paths itself: they
+        must name the same files on every node.
     address
         For ``engine="ray"``: the cluster to connect to (``"auto"``, ``"ray://host:10001"``);
-        None starts a Ray instance on this machine with ``jobs`` CPUs.  Either way, a Ray this
-        process has already started (``ray.init``) is the one used.
+        None starts a Ray instance on this machine with ``jobs × threads`` CPUs.  Either
+        way, a Ray this process has already started (``ray.init``) is the one used.
 
     Returns
     -------
@@ -186,12 +192,12 @@ def encode_files(
     ------
     LumacodecError
         When ``src`` names nothing (no such file or folder, a pattern that matches no image),
-        ``dst_dir`` is a file, ``jobs`` < 1, the engine is unknown, Ray is not installed for
-        ``engine="ray"`` or its cluster cannot be reached.
+        ``dst_dir`` is a file, ``jobs`` or ``threads`` < 1, the engine is unknown, Ray is
+        not installed for ``engine="ray"`` or its cluster cannot be reached.
     """
     options = {"quality": quality, "hints": hints, "effort": effort, "search": search,
                "tune": tune, "target_bpp": target_bpp, "target_size": target_size}
-    run = _runner(engine, jobs, address)
+    run = _runner(engine, jobs, threads, address)
     pairs = _pairs(src, dst_dir, image_suffixes(), STREAM_SUFFIX, "image")
     return _transcode(_encode_one, pairs, options, run, resume, progress, on_file, "encode")
 
@@ -206,6 +212,7 @@ def decode_files(
     fmt: str = "png",
     max_pixels: int | None = None,
     jobs: int = 1,
+    threads: int | None = None,
     resume: bool = True,
     progress: bool | None = None,
     on_file: Callable[[FileResult], None] | None = None,
@@ -215,9 +222,9 @@ def decode_files(
     """Decode many ``.lmc`` streams into images under ``dst_dir``: ``<rel>.lmc`` becomes
     ``dst_dir/<rel>.<fmt>``.
 
-    ``src``, ``dst_dir``, ``jobs``, ``resume``, ``progress``, ``on_file``, ``engine`` and
-    ``address`` are as in :func:`encode_files` (folders and patterns take the ``.lmc``
-    files; with ``engine="ray"`` and ``device="cuda"`` each actor has a GPU); ``enhance``,
+    ``src``, ``dst_dir``, ``jobs``, ``threads``, ``resume``, ``progress``, ``on_file``,
+    ``engine`` and ``address`` are as in :func:`encode_files` (folders and patterns take the
+    ``.lmc`` files; with ``engine="ray"`` and ``device="cuda"`` each actor has a GPU); ``enhance``,
     ``device``, ``colour`` and ``max_pixels`` are :func:`lumacodec.decode`'s; ``fmt`` is the
     output format's extension (``png``, ``jpg``, ``webp``, ...).  Each worker loads the
     networks once (:func:`lumacodec.weights.bundled` is cached per process).  The summary's
@@ -232,7 +239,7 @@ def decode_files(
     if suffix == STREAM_SUFFIX or output_format(f"image{suffix}") is None:
         raise LumacodecError(f"unknown output image format: {fmt} (use e.g. png, jpg, webp)")
     options = {"enhance": enhance, "device": device, "colour": colour, "max_pixels": max_pixels}
-    run = _runner(engine, jobs, address)
+    run = _runner(engine, jobs, threads, address)
     pairs = _pairs(src, dst_dir, {STREAM_SUFFIX}, suffix, "stream")
     return _transcode(_decode_one, pairs, options, run, resume, progress, on_file, "decode")
 
@@ -369,29 +376,42 @@ def _run_one(step: Step, src: Path, dst: Path, options: dict[str, Any]) -> FileR
         return FileResult(src, dst, "failed", reason=_one_line(exc))
 
 
-def _runner(engine: str, jobs: int, address: str | None) -> Runner:
+def _runner(engine: str, jobs: int, threads: int | None, address: str | None) -> Runner:
     """The engine's runner, its arguments checked before anything is listed or made.  Ray's
     module (and Ray) is imported only here, only for ``engine="ray"``."""
     if jobs < 1:
         raise LumacodecError(f"jobs must be at least 1, got {jobs}")
+    if threads is not None and threads < 1:
+        raise LumacodecError(f"threads must be at least 1, got {threads}")
     if engine == "ray":
         from . import ray_engine  # a LumacodecError naming the extra when Ray is missing
 
-        return functools.partial(ray_engine.results, jobs=jobs, address=address)
+        return functools.partial(ray_engine.results, jobs=jobs, threads=threads or 1,
+                                 address=address)
     if engine != "local":
         raise LumacodecError(f"unknown engine: {engine!r} (use 'local' or 'ray')")
     if address is not None:
         raise LumacodecError("an address is for engine='ray' (a Ray cluster)")
-    return functools.partial(_results, jobs=jobs)
+    return functools.partial(_results, jobs=jobs, threads=threads)
+
+
+def use_threads(threads: int) -> None:
+    """Hold this process to ``threads`` CPU threads: torch's and the encoder's trial codings'
+    (not the AV1 encoder's, whose output depends on its thread count:
+    :data:`lumacodec.avif.ENCODER_THREADS`)."""
+    import torch
+
+    from . import search
+
+    torch.set_num_threads(threads)
+    search.THREADS = min(search.TRIAL_THREADS, threads)
 
 
 def _init_worker(threads: int) -> None:
-    """Give each of ``jobs`` workers its share of the CPU's threads, and leave Ctrl-C to the
-    main process (which lets the files in progress finish, cancels the rest and stops)."""
-    import torch
-
+    """Give a worker its threads, and leave Ctrl-C to the main process (which lets the files
+    in progress finish, cancels the rest and stops)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(threads)
+    use_threads(threads)
 
 
 # --- many files ------------------------------------------------------------------------------
@@ -440,13 +460,13 @@ def _transcode(
 
 
 def _results(
-    step: Step, todo: list[tuple[Path, Path]], options: dict[str, Any], *, jobs: int
+    step: Step, todo: list[tuple[Path, Path]], options: dict[str, Any], *, jobs: int,
+    threads: int | None
 ) -> Iterator[FileResult]:
     """The local engine: each file's result, as the files finish, in this process or in
     ``jobs`` workers."""
     if jobs == 1 or len(todo) <= 1:
-        for src, dst in todo:
-            yield _run_one(step, src, dst, options)
+        yield from _in_process(step, todo, options, threads)
         return
     import multiprocessing
 
@@ -455,7 +475,7 @@ def _results(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),  # never fork a process that has torch
         initializer=_init_worker,
-        initargs=(max(1, (os.cpu_count() or 1) // jobs),),
+        initargs=(threads or max(1, (os.cpu_count() or 1) // jobs),),
     )
     waiting = iter(todo)
     running: dict[Future[FileResult], tuple[Path, Path]] = {}
@@ -477,6 +497,29 @@ def _results(
                 submit(1)
     finally:  # interrupted: drop what has not started, let the running files finish
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_process(
+    step: Step, todo: list[tuple[Path, Path]], options: dict[str, Any], threads: int | None
+) -> Iterator[FileResult]:
+    """Each file in this process, on ``threads`` threads (None: as the process has them),
+    which are given back afterwards."""
+    if threads is None:
+        for src, dst in todo:
+            yield _run_one(step, src, dst, options)
+        return
+    import torch
+
+    from . import search
+
+    saved = torch.get_num_threads(), search.THREADS
+    use_threads(threads)
+    try:
+        for src, dst in todo:
+            yield _run_one(step, src, dst, options)
+    finally:
+        torch.set_num_threads(saved[0])
+        search.THREADS = saved[1]
 
 
 def _summarise(results: list[FileResult], seconds: float) -> Summary:

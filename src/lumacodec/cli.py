@@ -73,11 +73,14 @@ def _colour_option(default: str, help: str) -> Callable[..., Any]:
 
 
 def _folder_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--jobs``, ``--no-resume``, ``--quiet``, ``--engine`` and ``--address``: the options
-    of folder mode."""
+    """``--jobs``, ``--threads``, ``--no-resume``, ``--quiet``, ``--engine`` and ``--address``:
+    the options of folder mode."""
     options = [
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Worker processes (folder mode; with --engine ray, the most actors)."),
+        click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="CPU threads of each job (folder mode; default: the CPUs shared "
+                     "among the jobs). Fastest through many photos: --jobs <CPUs> --threads 1."),
         click.option("--no-resume", is_flag=True,
                      help="Redo the outputs that are already up to date (folder mode)."),
         click.option("--quiet", is_flag=True, help="No progress bar and no per-file lines."),
@@ -87,7 +90,7 @@ def _folder_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      "(pip install 'lumacodec[ray]'; paths visible to every node)."),
         click.option("--address", default=None, metavar="ADDR",
                      help="With --engine ray: the cluster (auto, ray://host:10001); default: "
-                     "a Ray instance on this machine with --jobs CPUs."),
+                     "a Ray instance on this machine with --jobs × --threads CPUs."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -103,8 +106,8 @@ def _folder_mode(src: tuple[str, ...], dst: str) -> bool:
 
 
 def _run_folder(transcode: Callable[..., Any], src: tuple[str, ...], dst: str, jobs: int,
-                no_resume: bool, quiet: bool, engine: str, address: str | None,
-                **options: Any) -> None:
+                threads: int | None, no_resume: bool, quiet: bool, engine: str,
+                address: str | None, **options: Any) -> None:
     """Run :func:`~lumacodec.batch.encode_files` or ``decode_files``; print one line per file
     (unless a progress bar stands for them on this terminal), the summary and the failures;
     exit 1 if any file failed."""
@@ -117,7 +120,7 @@ def _run_folder(transcode: Callable[..., Any], src: tuple[str, ...], dst: str, j
 
     per_file = not quiet and not (shown(None) and sys.stdout.isatty())
     summary = transcode(src[0] if len(src) == 1 else list(src), dst, jobs=jobs,
-                        resume=not no_resume, progress=False if quiet else None,
+                        threads=threads, resume=not no_resume, progress=False if quiet else None,
                         on_file=print_file if per_file else None, engine=engine,
                         address=address, **options)
     click.echo(str(summary))
@@ -176,8 +179,8 @@ def main() -> None:
 @_one_line_errors
 def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort: int,
            search: bool | None, tune: str, target_bpp: float | None,
-           target_size: str | None, jobs: int, no_resume: bool, quiet: bool, engine: str,
-           address: str | None) -> None:
+           target_size: str | None, jobs: int, threads: int | None, no_resume: bool,
+           quiet: bool, engine: str, address: str | None) -> None:
     """Encode the image SRC into the lumacodec stream DST.
 
     With a folder or a quoted glob pattern ('photos/**/*.jpg') as SRC, or several SRCs, encode
@@ -192,7 +195,8 @@ def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort:
     if _folder_mode(src, dst):
         from .batch import encode_files
 
-        _run_folder(encode_files, src, dst, jobs, no_resume, quiet, engine, address, **options)
+        _run_folder(encode_files, src, dst, jobs, threads, no_resume, quiet, engine, address,
+                    **options)
         return
     from .api import encode_file, info
     from .files import read_bytes
@@ -225,8 +229,8 @@ def encode(src: tuple[str, ...], dst: str, quality: int, no_hints: bool, effort:
 @_folder_options
 @_one_line_errors
 def decode(src: tuple[str, ...], dst: str, no_enhance: bool, device: str | None, colour: str,
-           max_pixels: int | None, fmt: str | None, jobs: int, no_resume: bool,
-           quiet: bool, engine: str, address: str | None) -> None:
+           max_pixels: int | None, fmt: str | None, jobs: int, threads: int | None,
+           no_resume: bool, quiet: bool, engine: str, address: str | None) -> None:
     """Decode the lumacodec stream SRC into the image DST (format from its extension).
 
     With a folder or a quoted glob pattern ('streams/**/*.lmc') as SRC, or several SRCs,
@@ -238,7 +242,7 @@ def decode(src: tuple[str, ...], dst: str, no_enhance: bool, device: str | None,
     if _folder_mode(src, dst):
         from .batch import decode_files
 
-        _run_folder(decode_files, src, dst, jobs, no_resume, quiet, engine, address,
+        _run_folder(decode_files, src, dst, jobs, threads, no_resume, quiet, engine, address,
                     fmt=fmt or "png", **options)
         return
     if fmt is not None:

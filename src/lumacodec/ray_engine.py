@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .batch import FileResult, Step, _run_one
+from .batch import FileResult, Step, _run_one, use_threads
 from .errors import LumacodecError
 
 try:
@@ -58,15 +58,13 @@ class Transcoder:
     options
         The step's options, the same for every file.
     threads
-        Torch threads of this actor: the CPUs it reserved.
+        CPU threads of this actor (:func:`lumacodec.batch.use_threads`): the CPUs it reserved.
     """
 
     def __init__(self, step: Step, options: dict[str, Any], threads: int) -> None:
-        import torch
-
         from . import weights
 
-        torch.set_num_threads(threads)
+        use_threads(threads)
         self.step = step
         self.options = options
         if options.get("enhance"):  # a decode with the networks: load them now, once
@@ -86,12 +84,13 @@ def results(
     options: dict[str, Any],
     *,
     jobs: int,
+    threads: int = 1,
     address: str | None,
 ) -> Iterator[FileResult]:
     """The Ray engine (a :data:`lumacodec.batch.Runner`): each file's result, as its batch
-    finishes on one of at most ``jobs`` actors.
+    finishes on one of at most ``jobs`` actors, each holding ``threads`` CPUs.
 
-    Ray is started (``address`` None: a local instance with ``jobs`` CPUs) or joined
+    Ray is started (``address`` None: a local instance with ``jobs × threads`` CPUs) or joined
     (``address``) on the first call that has files to do, unless this process already runs
     Ray; it stays up for the process's later calls (Ray shuts it down at exit, or call
     ``ray.shutdown()``).  If the run itself breaks (actors lost for good, the cluster gone),
@@ -100,7 +99,7 @@ def results(
     """
     if not todo:
         return
-    _connect(jobs, address)
+    _connect(jobs * threads, address)
     device = options.get("device")
     gpu = bool(options.get("enhance")) and device is not None and device.startswith("cuda")
     if gpu and not ray.cluster_resources().get("GPU"):  # rather than wait for one forever
@@ -119,8 +118,8 @@ def results(
                 batch_size=size,
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=min(jobs, blocks)),
-                fn_constructor_kwargs={"step": step, "options": options, "threads": 1},
-                num_cpus=1,
+                fn_constructor_kwargs={"step": step, "options": options, "threads": threads},
+                num_cpus=threads,
                 num_gpus=1 if gpu else 0,
             )
             for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
@@ -134,14 +133,14 @@ def results(
                 yield FileResult(src, dst, "failed", reason=reason)
 
 
-def _connect(jobs: int, address: str | None) -> None:
-    """Start a local Ray with ``jobs`` CPUs or join the cluster at ``address``, unless this
+def _connect(cpus: int, address: str | None) -> None:
+    """Start a local Ray with ``cpus`` CPUs or join the cluster at ``address``, unless this
     process already runs Ray (the caller's own ``ray.init``, or an earlier call's)."""
     if ray.is_initialized():
         return
     if address is not None:
         _check_reachable(address)
-    where: dict[str, Any] = ({"num_cpus": jobs, "include_dashboard": False} if address is None
+    where: dict[str, Any] = ({"num_cpus": cpus, "include_dashboard": False} if address is None
                              else {"address": address})
     try:
         ray.init(**where, logging_level=logging.ERROR)

@@ -97,9 +97,13 @@ BEYOND_POOL = ((1, 90), (1, LOSSLESS_QUALITY))
 MOSAIC_ABOVE = 2_000_000
 MOSAIC_TILES = 4
 MOSAIC_TILE = 256
-#: Threads of the trial codings, and the image size (pixels) above which they run on one, so
-#: that a big photo holds one full-size trial plane at a time.
-THREADS = 2
+#: Threads of the trial codings (the AV1 encoder and the resampling release the GIL), and
+#: the image size (pixels) above which they run on one, so that a big photo holds one
+#: full-size trial plane at a time.
+TRIAL_THREADS = 2
+#: The trial threads this process uses: TRIAL_THREADS, fewer where a job holds fewer CPUs
+#: (:func:`lumacodec.batch.use_threads`).
+THREADS = TRIAL_THREADS
 ONE_THREAD_ABOVE = 8_000_000
 
 
