@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from skimage.color import lab2rgb, rgb2lab
 
 from lumacodec import color
@@ -139,6 +140,14 @@ def test_strip_wise_conversion_equals_whole_image(
         monkeypatch.setattr(color, "STRIP_PIXELS", pixels)
         for name, strips in _conversions(rgb, lab).items():
             assert strips.dtype == whole[name].dtype and np.array_equal(strips, whole[name]), name
+    # on threads: strips of this small image converted two at a time
+    monkeypatch.setattr(color, "MIN_THREADED_STRIP", 1)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    for pixels in (61 * 13 + 7, 1 << 40):  # 8 strips; the two halves of the image
+        monkeypatch.setattr(color, "STRIP_PIXELS", pixels)
+        assert color._threads(97, 61) == 2
+        for name, strips in _conversions(rgb, lab).items():
+            assert np.array_equal(strips, whole[name]), name
 
 
 def test_planes_to_rgb_u8_of_grey_is_L_to_grey_u8(rng: np.random.Generator) -> None:

@@ -396,15 +396,12 @@ def _runner(engine: str, jobs: int, threads: int | None, address: str | None) ->
 
 
 def use_threads(threads: int) -> None:
-    """Hold this process to ``threads`` CPU threads: torch's and the encoder's trial codings'
-    (not the AV1 encoder's, whose output depends on its thread count:
-    :data:`lumacodec.avif.ENCODER_THREADS`)."""
+    """Hold this process to ``threads`` CPU threads: torch's, which the encoder's trial
+    codings and the colour conversions follow (not the AV1 encoder's, whose output depends on
+    its thread count: :data:`lumacodec.avif.ENCODER_THREADS`)."""
     import torch
 
-    from . import search
-
     torch.set_num_threads(threads)
-    search.THREADS = min(search.TRIAL_THREADS, threads)
 
 
 def _init_worker(threads: int) -> None:
@@ -510,16 +507,13 @@ def _in_process(
         return
     import torch
 
-    from . import search
-
-    saved = torch.get_num_threads(), search.THREADS
+    saved = torch.get_num_threads()
     use_threads(threads)
     try:
         for src, dst in todo:
             yield _run_one(step, src, dst, options)
     finally:
-        torch.set_num_threads(saved[0])
-        search.THREADS = saved[1]
+        use_threads(saved)
 
 
 def _summarise(results: list[FileResult], seconds: float) -> Summary:

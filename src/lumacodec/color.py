@@ -18,13 +18,16 @@ bool, per channel and for the whole array), 2–3 GB for a 24-megapixel photo.  
 here therefore converts a strip of whole rows at a time (:data:`STRIP_PIXELS`) into an output
 allocated once: each pixel goes through exactly the same operations as in a whole-image call
 (the conversions are per pixel, and a strip keeps whole rows), so the result is the same bit
-for bit, in a fraction of the memory and, out of cache, less time.
+for bit, in a fraction of the memory and, out of cache, less time.  The strips of a large
+enough image are converted on two threads (NumPy releases the GIL), as many as the process
+holds (torch's thread count): a quarter less time for a 768×512 decode's Lab → sRGB.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from skimage.color import lab2rgb, rgb2lab
@@ -34,13 +37,39 @@ AB_OFFSET = 128.0
 #: Pixels per strip of the colour conversions (whole rows, at least one): temporaries of a
 #: few MB, large enough that the per-call overhead of scikit-image stays negligible.
 STRIP_PIXELS = 1 << 18
+#: Threads of the conversions, and the fewest pixels a strip must have for a second one to
+#: pay for itself.
+THREADS = 2
+MIN_THREADED_STRIP = 1 << 16
 
 
-def _strips(height: int, width: int) -> Iterator[slice]:
-    """Consecutive strips of whole rows of about :data:`STRIP_PIXELS` pixels (at least a row)."""
-    step = max(1, STRIP_PIXELS // max(1, width))
+def _strips(height: int, width: int, parts: int = 1) -> Iterator[slice]:
+    """Consecutive strips of whole rows of about :data:`STRIP_PIXELS` pixels (at least a row),
+    and at least ``parts`` of them where the image has as many rows."""
+    step = max(1, min(STRIP_PIXELS // max(1, width), -(-height // parts)))
     for y0 in range(0, height, step):
         yield slice(y0, min(height, y0 + step))
+
+
+def _threads(height: int, width: int) -> int:
+    """How many threads convert an image of this size."""
+    if height * width < 2 * MIN_THREADED_STRIP:
+        return 1
+    import torch  # its thread count is the process's (lumacodec.batch.use_threads)
+
+    return max(1, min(THREADS, torch.get_num_threads()))
+
+
+def _for_strips(height: int, width: int, work: Callable[[slice], None]) -> None:
+    """``work(rows)`` for every strip of an image, on :func:`_threads` threads."""
+    threads = _threads(height, width)
+    if threads == 1:
+        for rows in _strips(height, width):
+            work(rows)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        for done in [pool.submit(work, rows) for rows in _strips(height, width, threads)]:
+            done.result()
 
 
 def _rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -75,8 +104,11 @@ def _stack_lab(L: np.ndarray, ab: np.ndarray | None) -> np.ndarray:
 
 def _by_strips(out: np.ndarray, fn: Callable[[slice], np.ndarray]) -> np.ndarray:
     """Fill ``out`` (H, W, ...) strip by strip: ``out[rows] = fn(rows)``."""
-    for rows in _strips(*out.shape[:2]):
+
+    def work(rows: slice) -> None:
         out[rows] = fn(rows)
+
+    _for_strips(*out.shape[:2], work)
     return out
 
 
@@ -91,9 +123,12 @@ def rgb_to_lab_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     and each its own array (the encoder drops a/b once the hint is coded)."""
     height, width = rgb.shape[:2]
     L, ab = np.empty((height, width), np.float32), np.empty((2, height, width), np.float32)
-    for rows in _strips(height, width):
+
+    def work(rows: slice) -> None:
         lab = _rgb_to_lab(rgb[rows])
         L[rows], ab[0, rows], ab[1, rows] = lab[..., 0], lab[..., 1], lab[..., 2]
+
+    _for_strips(height, width, work)
     return L, ab
 
 

@@ -101,6 +101,7 @@ def encode(
         L, ab = grey_u8_to_L(pixels), None
     if not hints:
         ab = None
+    network_id = weights.bundled_id()  # read once: the search builds hundreds of headers
 
     def header(preset: Preset, has_hint: bool) -> Header:
         return Header(
@@ -111,7 +112,7 @@ def encode(
             hint_log2=preset.hint_factor.bit_length() - 1 if has_hint else 0,
             base_quality=preset.base_quality,
             hint_quality=preset.hint_quality if has_hint else 0,
-            network_id=weights.bundled_id(),
+            network_id=network_id,
         )
 
     if targeted:

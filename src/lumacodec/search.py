@@ -51,6 +51,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from .avif import PROBE_EFFORT
 from .baselayer import (
@@ -97,13 +98,10 @@ BEYOND_POOL = ((1, 90), (1, LOSSLESS_QUALITY))
 MOSAIC_ABOVE = 2_000_000
 MOSAIC_TILES = 4
 MOSAIC_TILE = 256
-#: Threads of the trial codings (the AV1 encoder and the resampling release the GIL), and
-#: the image size (pixels) above which they run on one, so that a big photo holds one
-#: full-size trial plane at a time.
-TRIAL_THREADS = 2
-#: The trial threads this process uses: TRIAL_THREADS, fewer where a job holds fewer CPUs
-#: (:func:`lumacodec.batch.use_threads`).
-THREADS = TRIAL_THREADS
+#: Threads of the trial codings (the AV1 encoder and the resampling release the GIL; fewer
+#: where the process holds fewer, as torch's thread count says), and the image size (pixels)
+#: above which they run on one, so that a big photo holds one full-size trial plane at a time.
+THREADS = 2
 ONE_THREAD_ABOVE = 8_000_000
 
 
@@ -210,7 +208,8 @@ def search(
     # the resampling release the GIL).
     base_planes = {s: base_plane(L, s) for s in SEARCH_BASE}
     hint_planes = {} if ab is None else {f: pack_hint(ab, f) for f, _ in SEARCH_HINTS}
-    threads = THREADS if height * width <= ONE_THREAD_ABOVE and ssim is None else 1
+    threads = 1 if height * width > ONE_THREAD_ABOVE or ssim is not None else min(
+        THREADS, torch.get_num_threads())
     with ThreadPoolExecutor(threads) as pool:
         hint_jobs = [pool.submit(hint, h) for h in (SEARCH_HINTS if ab is not None else ())]
         base_jobs = [pool.submit(base, (s, q)) for s, qs in SEARCH_BASE.items() for q in qs]
