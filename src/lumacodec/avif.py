@@ -25,9 +25,11 @@ from .errors import LumacodecError
 #: a stream's planes.
 PROBE_EFFORT = -1
 #: Pillow's AVIF encoder speed (0 slowest/best .. 10 fastest) per encoder effort level, as
-#: measured on L planes (benchmarks/results/av1-options.md: against speed 6, speed 3 saves
-#: ~8% of the bits for ~13x the time, speed 9 costs ~14% for a tenth of it).
-SPEED_FOR_EFFORT = {PROBE_EFFORT: 9, 0: 6, 1: 6, 2: 3}
+#: measured on L planes (benchmarks/results/av1-options.md: against speed 6, speed 2 saves
+#: 8.5–10% of the bits for ~15x the time, speed 9 costs ~14% for a tenth of it).  Effort 2
+#: was speed 3 up to session 12: speed 2 takes its encodes ~20% longer for 0.2% (BD-rate,
+#: 16 photos of bsds500/test), still a third of the time of AVIF at speed 2.
+SPEED_FOR_EFFORT = {PROBE_EFFORT: 9, 0: 6, 1: 6, 2: 2}
 #: libaom options: tuning for PSNR instead of libavif's default saves ~9% of the bits of an
 #: L plane at equal PSNR (BD-rate, 6 sun_hays80 photos, benchmarks/results/presets.md).
 AOM_OPTIONS = {"tune": "psnr"}
