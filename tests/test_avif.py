@@ -96,10 +96,23 @@ def test_encode_grey_does_not_depend_on_the_machines_threads(
 
 
 def test_effort_trades_speed_for_size() -> None:
-    """The search's trial codings are the fastest; a higher effort is never faster."""
+    """The search's trial codings are the fastest; a higher effort is never faster; at
+    effort 1 a small plane is coded slower than a big one (it can afford it), at the other
+    efforts every plane alike."""
     assert set(avif.SPEED_FOR_EFFORT) == {avif.PROBE_EFFORT, 0, 1, 2}
     speeds = [avif.SPEED_FOR_EFFORT[e] for e in (avif.PROBE_EFFORT, 0, 1, 2)]
     assert speeds == sorted(speeds, reverse=True) and speeds[0] > speeds[1] > speeds[3]
+    small, big = avif.SMALL_PLANE, avif.SMALL_PLANE + 1
+    assert avif.speed(1, small) < avif.speed(1, big) == avif.SPEED_FOR_EFFORT[1]
+    for effort in (avif.PROBE_EFFORT, 0, 2):
+        assert avif.speed(effort, small) == avif.speed(effort, big) == avif.SPEED_FOR_EFFORT[effort]
+    assert avif.speed(2, small) < avif.speed(1, small)
+
+
+def test_a_small_plane_costs_fewer_bytes_at_effort_1_than_at_0() -> None:
+    rng = np.random.default_rng(5)
+    plane = np.clip(128 + np.cumsum(rng.normal(0, 6, (128, 192)), axis=1), 0, 255).astype(np.uint8)
+    assert len(avif.encode_grey(plane, 40, 1)) < len(avif.encode_grey(plane, 40, 0))
 
 
 def test_decode_grey_round_trip() -> None:
