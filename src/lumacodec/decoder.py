@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 from collections.abc import Callable, Iterator
 
@@ -278,8 +279,8 @@ def super_resolve(
         return _to_device(L_low[rows, cols] / 100.0, device)
 
     margin = _conv_radius(net) + (_conv_radius(first) if first is not None else 0)
-    u = first.unshuffle if first is not None else net.unshuffle
-    margin = -(-margin // u) * u  # tiles start on the grid of a body at 1/u
+    u = math.lcm(net.unshuffle, first.unshuffle if first is not None else 1)
+    margin = -(-margin // u) * u  # tiles start on the grids of bodies at 1/u
     whole = WHOLE // scale + TILE_MARGIN // scale * (2 if first is not None else 1)
     out = np.empty((1, *size), np.float32)
     with _inference(device):
