@@ -12,7 +12,6 @@ from skimage import data
 
 import lumacodec
 from lumacodec import QUALITIES, LumacodecError
-from lumacodec.bench.bdrate import bd_rate
 from lumacodec.presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES
 from lumacodec.search import MAX_MEASURED, STRIDE, _stride
 
@@ -51,8 +50,10 @@ def test_every_quality_gives_a_larger_stream_than_the_one_below(image: str) -> N
 def test_the_choice_beats_the_ladder_where_another_setting_pays() -> None:
     """Saturated colour over flat areas wants denser hints than the ladder's: the choice
     leaves the ladder's settings (it would not were the objective or the pool broken) and
-    saves bits for the same PSNR-RGB of the real classical decode (BD-rate over qualities
-    1–9; measured -57%)."""
+    saves bits for the same PSNR-RGB of the real classical decode: the chosen curve reaches
+    the ladder's best PSNR (quality 9) at under 3/4 of its rate (measured: its quality 1,
+    at 63%, and 0.02 dB above).  The curves share too little of their range for a BD-rate:
+    from quality 1 on, the choice is above the ladder's best."""
     wheel = data.colorwheel()[..., :3]
     assert _settings(lumacodec.encode(wheel, 5)) != _settings(lumacodec.encode(wheel, 5,
                                                                                effort=0))
@@ -65,15 +66,17 @@ def test_the_choice_beats_the_ladder_where_another_setting_pays() -> None:
             points.append((len(stream) * 8 / wheel[..., 0].size, psnr(out, wheel)))
         curves.append(np.array(points))
     (ladder, chosen) = curves
-    assert bd_rate(ladder[:, 0], ladder[:, 1], chosen[:, 0], chosen[:, 1]).value < -20
+    top_rate, top_psnr = ladder[np.argmax(ladder[:, 1])]
+    assert chosen[chosen[:, 1] >= top_psnr, 0].min() < 0.75 * top_rate
 
 
 def test_effort_0_is_the_ladder_and_search_overrides_the_effort(photo: np.ndarray) -> None:
     ladder = lumacodec.encode(photo, 4, effort=0)
     p = QUALITIES[3]
     assert _settings(ladder) == ((p.scale, p.base_quality), (p.hint_factor, p.hint_quality))
-    assert lumacodec.encode(photo, 4, search=False) == ladder  # effort 1 codes at the same speed
-    assert lumacodec.encode(photo, 4, effort=0, search=True) == lumacodec.encode(photo, 4)
+    assert _settings(lumacodec.encode(photo, 4, search=False)) == _settings(ladder)
+    assert _settings(lumacodec.encode(photo, 4, effort=0, search=True)) == _settings(
+        lumacodec.encode(photo, 4))
 
 
 def test_slopes_fall_with_quality() -> None:

@@ -12,7 +12,9 @@ candidate is coded and packed; nothing is estimated, so the result is never over
    itself orders the settings by rate–distortion;
 3. below the first rung: scale 4, base quality down to 0, then sparser and coarser hints, then
    no hint; above the top rung: base quality up to 100, then lossless;
-4. the bytes still left to a finer hint: its AV1 quality raised as far as the target allows
+4. if that stream is more than 5% under the target (one AV1 quality step of a small plane
+   can be 10% of the stream), the base qualities of the other scales too, at its hint;
+5. the bytes still left to a finer hint: its AV1 quality raised as far as the target allows
    (hint steps are a few bytes, so the result lands close under the target).
 
 A target that even the smallest stream (scale 4, base quality 0, no hint) cannot meet is an
@@ -36,6 +38,11 @@ from .presets import QUALITIES, Preset
 #: A stream of these settings: ``pack(preset, base bytes, hint bytes or None)``.
 Packer = Callable[[Preset, bytes, "bytes | None"], bytes]
 
+#: A stream this close under its target is taken; further under, the base qualities of the
+#: other scales are searched too (one AV1 quality step can be 10% of a stream).
+CLOSE = 0.95
+#: The scales the ladder codes L at.
+SCALES = sorted({p.scale for p in QUALITIES})
 #: Settings below the first rung, largest first: (hint factor, hint quality); 0 = no hint.
 _SPARSE_HINTS = ((16, 30), (32, 50), (32, 20), (32, 0), (0, 0))
 
@@ -129,6 +136,11 @@ def encode_to_size(
         )
     # the largest stream wins; on a tie the later candidate (the higher rung) does
     best = max(reversed(fitting), key=coder.size)
+    if coder.size(best) < CLOSE * budget:  # a gap between two base qualities: other scales
+        others = [_largest_fitting(coder, _with_base(Preset(s, 0, best.hint_factor,
+                                                            best.hint_quality), range(101)),
+                                   budget) for s in SCALES if s != best.scale]
+        best = max([best, *(o for o in others if o is not None)], key=coder.size)
     if ab is not None and best.hint_factor:  # the bytes left go to a finer hint
         finer = [Preset(best.scale, best.base_quality, best.hint_factor, q)
                  for q in range(best.hint_quality + 1, 101)]
