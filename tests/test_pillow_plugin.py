@@ -17,7 +17,7 @@ from lumacodec import decoder, pillow_plugin
 def rgb_lmc(tmp_path: Path) -> Path:
     path = tmp_path / "x.lmc"
     pixels = np.random.default_rng(5).integers(0, 256, (9, 14, 3), dtype=np.uint8)
-    path.write_bytes(lumacodec.encode(pixels, 4))
+    path.write_bytes(lumacodec.encode(pixels, 4, effort=0))
     return path
 
 
