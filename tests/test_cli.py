@@ -124,9 +124,9 @@ def test_encode_options(runner: CliRunner, tmp_path: Path, png: Path) -> None:
     assert meta["base_quality"] == lumacodec.QUALITIES[lumacodec.DEFAULT_QUALITY - 1].base_quality
     searched, ladder = tmp_path / "searched.lmc", tmp_path / "ladder.lmc"
     assert run(runner, "encode", png, searched, "--search", "-q", 3, "--effort", 0).exit_code == 0
-    assert searched.read_bytes() == lumacodec.encode(Image.open(png), 3, search=True)
+    assert searched.read_bytes() == lumacodec.encode(Image.open(png), 3, effort=0, search=True)
     assert run(runner, "encode", png, ladder, "--no-search", "-q", 3).exit_code == 0
-    assert ladder.read_bytes() == lumacodec.encode(Image.open(png), 3, effort=0)
+    assert ladder.read_bytes() == lumacodec.encode(Image.open(png), 3, search=False)
 
 
 def test_decode_grey_to_jpeg(runner: CliRunner, tmp_path: Path) -> None:
