@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,8 +60,7 @@ def main() -> None:
         f"# Decode time, 768×512, {args.device}, {args.threads} threads, median of {args.repeat}",
         "",
         f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}. "
-        f"Image: `{args.image.name}`. Command: `python benchmarks/decode_time.py --image "
-        f"{args.image} --threads {args.threads}`",
+        f"Image: `{args.image.name}`. Command: `python {shlex.join(sys.argv)}`",
         "",
         "| quality | bpp | encode s | encode s (effort 0) | decode s (classical) "
         "| decode s (enhanced) | decode s (enhanced, no hints) |",
