@@ -12,7 +12,10 @@ and without them, once for each engine and ``--jobs`` value, every run from scra
 (``resume=False``).  A ``--jobs`` value is ``J`` (J jobs sharing the CPUs' threads, the
 default of ``threads``) or ``JxT`` (J jobs of T threads each).
 A figure is the wall time of the whole call, as a user sees it: with ``jobs`` > 1 it includes
-starting the worker processes and, for the decode, each worker's loading of the networks; on
+starting the worker processes (each imports torch: ~1.5 s) and, for the decode, each worker's
+loading of the networks (the one-job runs do that once in this process, which has torch
+already); "after start-up" counts from when every job has finished its first file, the
+rate a longer folder approaches; on
 Ray, starting the actors (and their loading of the networks), but not starting Ray itself:
 a local Ray with ``jobs`` CPUs is started before the runs of each ``jobs`` value, its start
 time written under the table.  The streams of every run are checked to be byte-identical.
@@ -34,13 +37,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 
 import lumacodec
-from lumacodec.batch import Summary
+from lumacodec.batch import FileResult, Summary
 from lumacodec.files import image_suffixes
 
 
@@ -68,6 +71,11 @@ def engine_started(engine: str, jobs: int, notes: list[str]) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+def stamp(done_at: list[float]) -> Callable[[FileResult], None]:
+    """An ``on_file`` callback that notes when each file finished."""
+    return lambda result: done_at.append(time.perf_counter())
 
 
 def killed_then_resumed(command: list[str], after_s: float) -> float:
@@ -144,21 +152,28 @@ def main() -> None:
         "network loading included), every file done from scratch.",
         "",
         "| step | engine | jobs | threads per job | images | wall s | images/s "
-        "| speed-up vs first row | mean bpp |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| speed-up vs first row | images/s after start-up | speed-up | mean bpp |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     notes: list[str] = []
     first: dict[str, float] = {}
+    first_steady: dict[str, float] = {}
     streams_by_run: dict[str, dict[str, bytes]] = {}
 
-    def row(step: str, engine: str, jobs: int, threads: int | None, summary: Summary) -> None:
+    def row(step: str, engine: str, jobs: int, threads: int | None, summary: Summary,
+            done_at: list[float]) -> None:
         if summary.failed:
             sys.exit(f"{step} {engine} jobs={jobs} failed: {summary.failure_lines()}")
         first.setdefault(step, summary.images_per_s)
+        # once every job has finished its first file: start-up (spawning, importing torch,
+        # loading the networks) is behind it
+        steady = (len(done_at) - jobs) / (done_at[-1] - done_at[jobs - 1])
+        first_steady.setdefault(step, steady)
         shared = max(1, (os.cpu_count() or 1) // jobs) if engine == "local" else 1
         lines.append(f"| {step} | {engine} | {jobs} | {threads or f'{shared} (shared)'} "
                      f"| {summary.done} | {summary.seconds:.2f} "
                      f"| {summary.images_per_s:.2f} | {summary.images_per_s / first[step]:.2f}× "
+                     f"| {steady:.2f} | {steady / first_steady[step]:.2f}× "
                      f"| {summary.mean_bpp:.4f} |")
         print(lines[-1], flush=True)
 
@@ -168,16 +183,18 @@ def main() -> None:
                 with engine_started(engine, jobs * (threads or 1), notes):
                     run = f"{engine}-{jobs}x{threads}"
                     streams = Path(tmp) / f"streams-{run}"
+                    done_at: list[float] = []
                     row("encode", engine, jobs, threads, lumacodec.encode_files(
                         images, streams, jobs=jobs, threads=threads, resume=False,
-                        progress=False, engine=engine))
+                        progress=False, engine=engine, on_file=stamp(done_at)), done_at)
                     streams_by_run[run] = {p.name: p.read_bytes() for p in streams.glob("*.lmc")}
                     for enhance, step in ((True, "decode, networks"), (False, "decode, classical")):
+                        done_at = []
                         summary = lumacodec.decode_files(
                             streams, Path(tmp) / f"png-{run}-{enhance}", enhance=enhance,
                             device=args.device, jobs=jobs, threads=threads, resume=False,
-                            progress=False, engine=engine)
-                        row(step, engine, jobs, threads, summary)
+                            progress=False, engine=engine, on_file=stamp(done_at))
+                        row(step, engine, jobs, threads, summary, done_at)
         if args.interrupt:
             first_run = f"{engines[0]}-{runs[0][0]}x{runs[0][1]}"
             notes += interrupted(images, Path(tmp), streams_by_run[first_run],

@@ -47,8 +47,11 @@ def speed(effort: int, pixels: int) -> int:
 AOM_OPTIONS = {"tune": "psnr"}
 #: libaom's threads, fixed: its output depends on how many it is given (a 768×512 plane
 #: differs by ~1% of its bytes between 1 and 2), and a stream must not depend on the
-#: machine that made it.  Two is what the bench figures were measured with.
-ENCODER_THREADS = 2
+#: machine that made it.  One, so that a job of one thread (``--threads 1``) holds one core:
+#: the encoder's own trial codings run two at a time, so a default encode takes as long as
+#: with two; effort 0 takes ~30% longer, effort 2 ~65% (single photos; a folder runs one
+#: job per core instead).
+ENCODER_THREADS = 1
 
 
 def _box(kind: bytes, body: bytes) -> bytes:

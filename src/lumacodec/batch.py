@@ -397,8 +397,8 @@ def _runner(engine: str, jobs: int, threads: int | None, address: str | None) ->
 
 def use_threads(threads: int) -> None:
     """Hold this process to ``threads`` CPU threads: torch's, which the encoder's trial
-    codings and the colour conversions follow (not the AV1 encoder's, whose output depends on
-    its thread count: :data:`lumacodec.avif.ENCODER_THREADS`)."""
+    codings and the colour conversions follow (the AV1 encoder always runs on one, since its
+    output depends on its thread count: :data:`lumacodec.avif.ENCODER_THREADS`)."""
     import torch
 
     torch.set_num_threads(threads)
