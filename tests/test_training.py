@@ -300,6 +300,24 @@ def test_grown_sr_network_computes_what_it_was_grown_from() -> None:
     assert grown.body[4].conv1.weight.abs().sum() > 0  # new blocks can learn
 
 
+def test_transplanted_restorer_starts_as_bicubic_with_its_features() -> None:
+    from lumacodec.resample import upsample_tensor
+    from training.sr import transplant
+
+    torch.manual_seed(0)
+    restorer = SuperResolution(1, channels=8, blocks=2, unshuffle=4, max_quality=20)
+    for p in restorer.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    net = transplant(restorer, 2)
+    assert net.scale == 2 and net.unshuffle == 4 and net.max_quality is None
+    for name, value in restorer.state_dict().items():
+        if not name.startswith("tail."):
+            torch.testing.assert_close(net.state_dict()[name], value)
+    assert net.tail[0].weight.shape[0] == (2 * 4) ** 2
+    x, q = torch.rand(1, 1, 12, 20), torch.tensor([0.15])
+    torch.testing.assert_close(net(x, q), upsample_tensor(x, 2))
+
+
 def test_colorizer_training_validates_the_requested_factors(dataset: Path, tmp_path: Path) -> None:
     env = _env()
     _train(["--data", str(dataset), "--train-sets", "train", "--val-set", "val",
