@@ -35,13 +35,6 @@ SPEED_FOR_EFFORT = {PROBE_EFFORT: 9, 0: 6, 1: 6, 2: 2}
 #: time of a plane that costs little (av1-options.md), while big planes keep speed 6.
 SMALL_PLANE = 1 << 17
 SMALL_PLANE_SPEED = 5
-
-
-def speed(effort: int, pixels: int) -> int:
-    """libaom's speed for a plane of ``pixels`` pixels at encoder ``effort``."""
-    if effort == 1 and pixels <= SMALL_PLANE:
-        return SMALL_PLANE_SPEED
-    return SPEED_FOR_EFFORT[effort]
 #: libaom options: tuning for PSNR instead of libavif's default saves ~9% of the bits of an
 #: L plane at equal PSNR (BD-rate, 6 sun_hays80 photos, benchmarks/results/presets.md).
 AOM_OPTIONS = {"tune": "psnr"}
@@ -52,6 +45,13 @@ AOM_OPTIONS = {"tune": "psnr"}
 #: with two; effort 0 takes ~30% longer, effort 2 ~65% (single photos; a folder runs one
 #: job per core instead).
 ENCODER_THREADS = 1
+
+
+def speed(effort: int, pixels: int) -> int:
+    """libaom's speed for a plane of ``pixels`` pixels at encoder ``effort``."""
+    if effort == 1 and pixels <= SMALL_PLANE:
+        return SMALL_PLANE_SPEED
+    return SPEED_FOR_EFFORT[effort]
 
 
 def _box(kind: bytes, body: bytes) -> bytes:
