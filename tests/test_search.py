@@ -50,10 +50,10 @@ def test_every_quality_gives_a_larger_stream_than_the_one_below(image: str) -> N
 def test_the_choice_beats_the_ladder_where_another_setting_pays() -> None:
     """Saturated colour over flat areas wants denser hints than the ladder's: the choice
     leaves the ladder's settings (it would not were the objective or the pool broken) and
-    saves bits for the same PSNR-RGB of the real classical decode: the chosen curve reaches
-    the ladder's best PSNR (quality 9) at under 3/4 of its rate (measured: its quality 1,
-    at 63%, and 0.02 dB above).  The curves share too little of their range for a BD-rate:
-    from quality 1 on, the choice is above the ladder's best."""
+    gets more PSNR-RGB of the real classical decode at the same rate: where the two curves
+    share rates, the choice is over 1 dB above the ladder (measured: its quality 1 at the
+    rate of the ladder's quality 6, 2.7 dB above it).  Too little of their ranges is shared
+    for a BD-rate: from quality 1 on, the choice is near the ladder's best PSNR."""
     wheel = data.colorwheel()[..., :3]
     assert _settings(lumacodec.encode(wheel, 5)) != _settings(lumacodec.encode(wheel, 5,
                                                                                effort=0))
@@ -66,8 +66,9 @@ def test_the_choice_beats_the_ladder_where_another_setting_pays() -> None:
             points.append((len(stream) * 8 / wheel[..., 0].size, psnr(out, wheel)))
         curves.append(np.array(points))
     (ladder, chosen) = curves
-    top_rate, top_psnr = ladder[np.argmax(ladder[:, 1])]
-    assert chosen[chosen[:, 1] >= top_psnr, 0].min() < 0.75 * top_rate
+    shared = chosen[chosen[:, 0] <= ladder[:, 0].max()]
+    assert len(shared) >= 1
+    assert np.all(shared[:, 1] > np.interp(shared[:, 0], ladder[:, 0], ladder[:, 1]) + 1.0)
 
 
 def test_effort_0_is_the_ladder_and_search_overrides_the_effort(photo: np.ndarray) -> None:
