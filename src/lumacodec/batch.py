@@ -501,14 +501,10 @@ def _in_process(
 ) -> Iterator[FileResult]:
     """Each file in this process, on ``threads`` threads (None: as the process has them),
     which are given back afterwards."""
-    if threads is None:
-        for src, dst in todo:
-            yield _run_one(step, src, dst, options)
-        return
     import torch
 
     saved = torch.get_num_threads()
-    use_threads(threads)
+    use_threads(threads or saved)
     try:
         for src, dst in todo:
             yield _run_one(step, src, dst, options)
