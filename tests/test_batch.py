@@ -244,6 +244,48 @@ def test_two_jobs_make_the_same_streams_as_one(photos: Path, tmp_path: Path) -> 
     assert two.failed == one.failed and len(two.failed) == 1  # a failure in a worker, too
 
 
+def by_whom(src: Path, dst: Path, options: dict) -> batch.FileResult:
+    """A step that names the process it ran in (a worker's, or the caller's), slowly enough
+    that the worker gets files of its own once started."""
+    import time
+
+    time.sleep(0.2)
+    return batch.FileResult(src, dst, "done", reason=str(os.getpid()))
+
+
+def dies_in_a_worker(src: Path, dst: Path, options: dict) -> batch.FileResult:
+    """A step that kills the worker process it runs in, as the out-of-memory killer would."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        os._exit(9)
+    return batch.FileResult(src, dst, "done")
+
+
+def pairs(n: int, tmp_path: Path) -> list[tuple[Path, Path]]:
+    return [(tmp_path / f"{i}.png", tmp_path / f"{i}.lmc") for i in range(n)]
+
+
+def test_with_two_jobs_this_process_is_one_of_them(tmp_path: Path) -> None:
+    """The caller's process works from the start (while the worker starts), and the worker
+    takes files too; each file once."""
+    todo = pairs(12, tmp_path)
+    results = list(batch._results(by_whom, todo, {}, jobs=2, threads=1))
+    assert sorted(r.src for r in results) == sorted(src for src, _ in todo)
+    by_pid = {r.reason for r in results}
+    assert str(os.getpid()) in by_pid and len(by_pid) == 2
+
+
+def test_a_worker_that_dies_fails_its_file_and_this_process_does_the_rest(
+        tmp_path: Path) -> None:
+    todo = pairs(5, tmp_path)
+    results = {r.src: r for r in batch._results(dies_in_a_worker, todo, {}, jobs=2, threads=1)}
+    assert sorted(results) == sorted(src for src, _ in todo)
+    failed = [r for r in results.values() if r.status == "failed"]
+    assert [r.src for r in failed] == [todo[0][0]]  # the one file the worker was given
+    assert "BrokenProcessPool" in failed[0].reason
+
+
 def test_threads_per_job_change_the_speed_not_the_streams(photos: Path, tmp_path: Path) -> None:
     before = torch.get_num_threads()
     seen: list[int] = []

@@ -1,7 +1,8 @@
 """Folder transcoding on Ray (lumacodec.ray_engine, engine="ray"): the same outputs, byte for
 byte, and the same summary as the local engine in one process, on a local Ray instance with
 2 CPUs started by the first call; the command line's --engine ray.  Skipped without Ray
-(``pip install lumacodec[ray]``); slow (about 50 s on 2 busy cores: Ray and its actors start)."""
+(``pip install lumacodec[ray]``; the ``dev`` extra has it, so CI runs these): about 35 s on
+2 cores, most of it Ray and its actors starting."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from lumacodec.errors import LumacodecError
 ray = pytest.importorskip("ray")
 
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context"),  # Ray's own
 ]
 

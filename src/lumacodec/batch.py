@@ -5,8 +5,9 @@
     src: a folder | "photos/**/*.jpg" | [paths]
       ─► (source, output) pairs, sub-folders mirrored under dst_dir: a/b.jpg ─► a/b.lmc
       ─► output at least as new as its source? skipped (resume)
-      ─► api.encode_file / api.decode_file, here (jobs=1), in ``jobs`` spawned workers
-         or on the actors of a Ray cluster (engine="ray": :mod:`lumacodec.ray_engine`)
+      ─► api.encode_file / api.decode_file, here (jobs=1), here and in ``jobs - 1``
+         spawned workers, or on the actors of a Ray cluster
+         (engine="ray": :mod:`lumacodec.ray_engine`)
       ─► one FileResult per file: done | skipped | failed (a one-line reason)
       ─► Summary: counts, bytes, mean bpp, wall time, images/s
 
@@ -24,10 +25,11 @@ import glob
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice, takewhile
+from itertools import takewhile
 from pathlib import Path
 from statistics import fmean
 from typing import Any, Literal
@@ -460,40 +462,93 @@ def _results(
     step: Step, todo: list[tuple[Path, Path]], options: dict[str, Any], *, jobs: int,
     threads: int | None
 ) -> Iterator[FileResult]:
-    """The local engine: each file's result, as the files finish, in this process or in
-    ``jobs`` workers."""
+    """The local engine: each file's result, as the files finish.  With ``jobs`` > 1 this
+    process is one of the jobs (a thread of it takes files from the same list) and
+    ``jobs - 1`` spawned workers are the others: the work starts at once, while the workers
+    are still importing torch and loading the networks, which is most of their start."""
     if jobs == 1 or len(todo) <= 1:
         yield from _in_process(step, todo, options, threads)
         return
     import multiprocessing
+    import threading
+    from concurrent.futures.process import BrokenProcessPool
+    from queue import SimpleQueue
+
+    import torch
 
     jobs = min(jobs, len(todo))
+    per_job = threads or max(1, (os.cpu_count() or 1) // jobs)
     pool = ProcessPoolExecutor(
-        max_workers=jobs,
+        max_workers=jobs - 1,
         mp_context=multiprocessing.get_context("spawn"),  # never fork a process that has torch
         initializer=_init_worker,
-        initargs=(threads or max(1, (os.cpu_count() or 1) // jobs),),
+        initargs=(per_job,),
     )
-    waiting = iter(todo)
+    waiting = deque(todo)
+    taking = threading.Lock()  # the list is shared by this process's job and the workers
+    stop = threading.Event()
+    # What the main thread waits on: a worker's finished future, a result of this process's
+    # job, or None when that job is over.
+    finished: SimpleQueue[Future[FileResult] | FileResult | None] = SimpleQueue()
     running: dict[Future[FileResult], tuple[Path, Path]] = {}
 
-    def submit(n: int) -> None:
-        for src, dst in islice(waiting, n):
-            running[pool.submit(_run_one, step, src, dst, options)] = (src, dst)
+    def take() -> tuple[Path, Path] | None:
+        with taking:
+            return waiting.popleft() if waiting else None
 
+    def here() -> None:
+        try:
+            while not stop.is_set() and (pair := take()) is not None:
+                finished.put(_run_one(step, *pair, options))
+        finally:
+            finished.put(None)
+
+    broken = False
+
+    def submit() -> None:
+        nonlocal broken
+        if broken or (pair := take()) is None:
+            return
+        try:
+            future = pool.submit(_run_one, step, *pair, options)
+        except BrokenProcessPool:  # a worker died: the rest is left to this process
+            broken = True
+            with taking:
+                waiting.appendleft(pair)
+            return
+        running[future] = pair
+        future.add_done_callback(finished.put)
+
+    saved = torch.get_num_threads()
+    use_threads(per_job)
+    local = threading.Thread(target=here, name="lumacodec-job", daemon=True)
     try:
-        submit(jobs)  # one file per worker in flight: an interrupted run stops soon
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                src, dst = running.pop(future)
-                try:
-                    yield future.result()
-                except Exception as exc:  # the worker itself died (killed, out of memory)
-                    yield FileResult(src, dst, "failed", reason=_one_line(exc))
-                submit(1)
+        for _ in range(jobs - 1):  # one file per worker in flight: an interrupted run stops soon
+            submit()
+        local.start()
+        local_over = False
+        while running or not local_over:
+            item = finished.get()
+            if item is None:
+                local_over = True
+                continue
+            if isinstance(item, FileResult):
+                yield item
+                continue
+            src, dst = running.pop(item)
+            try:
+                yield item.result()
+            except Exception as exc:  # the worker itself died (killed, out of memory)
+                yield FileResult(src, dst, "failed", reason=_one_line(exc))
+            submit()
+        while (pair := take()) is not None:  # handed back after this process's job ended
+            yield _run_one(step, *pair, options)
     finally:  # interrupted: drop what has not started, let the running files finish
+        stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
+        if local.is_alive():
+            local.join()
+        use_threads(saved)
 
 
 def _in_process(
