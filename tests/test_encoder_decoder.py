@@ -15,7 +15,7 @@ from lumacodec import QUALITIES, LumacodecError, Preset, weights
 from lumacodec.baselayer import LOSSLESS_QUALITY
 from lumacodec.container import Stream, pack, parse
 from lumacodec.images import to_pixels
-from lumacodec.networks import Colorizer, SuperResolution
+from lumacodec.networks import Colorizer, HintRestorer, SuperResolution
 
 SIZES = [(1, 1), (3, 5), (17, 33), (37, 53)]  # (height, width)
 ALL_QUALITIES = range(1, len(QUALITIES) + 1)
@@ -242,6 +242,28 @@ def test_hint_restorer_runs_on_the_hints_it_was_trained_on(
         without = dataclasses.replace(nets, hint_restorer=None)
         assert np.array_equal(np.asarray(lumacodec.decode(data, networks=without, device="cpu")),
                               classical)
+
+
+def test_the_dense_hint_restorer_runs_on_the_dense_hints_it_was_trained_on(
+    smooth_image: np.ndarray, network_factory: Callable[..., weights.NetworkSet]
+) -> None:
+    """A set's ``hint_restorer_dense`` (1/2 and 1/4 hints, qualities 50–90) changes the
+    picture of those hints only; the first hint restorer keeps the sparse ones."""
+    nets = network_factory()
+    for conv in (nets.restorers["sr_x1_fast"].tail[0], nets.colorizer.out):
+        torch.nn.init.zeros_(conv.weight)
+        torch.nn.init.zeros_(conv.bias)
+    dense = HintRestorer(channels=8, blocks=1, hint_factors=(2, 4),
+                         hint_qualities=(50, 70, 90)).eval()
+    with_dense = dataclasses.replace(nets, hint_restorers={"hint_restorer_dense": dense})
+    for factor, hint_quality, dense_runs in ((4, 50, True), (2, 90, True), (4, 40, False),
+                                             (8, 50, False)):
+        preset = lumacodec.Preset(scale=1, base_quality=30, hint_factor=factor,
+                                  hint_quality=hint_quality)
+        data = lumacodec.encode(smooth_image, preset)
+        without = np.asarray(lumacodec.decode(data, networks=nets, device="cpu"))
+        with_it = np.asarray(lumacodec.decode(data, networks=with_dense, device="cpu"))
+        assert np.array_equal(with_it, without) != dense_runs, (factor, hint_quality)
 
 
 # --- modes --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from lumacodec import weights
 from lumacodec.errors import LumacodecError
@@ -107,6 +108,29 @@ def test_replacing_a_network_keeps_the_streams_that_do_not_run_it(tmp_path) -> N
     save_network(SuperResolution(2, channels=8, blocks=2), path)
     weights.write_manifest_entry("sr_x2_clean", path, directory=tmp_path, steps=1)
     assert len(weights.read_manifest(tmp_path)["earlier_sets"]) == 2
+
+
+def test_the_dense_hint_restorer_serves_the_hints_the_first_leaves(tmp_path) -> None:
+    """``hint_restorer`` restores the sparse hints it was trained on, ``hint_restorer_dense``
+    the dense ones; streams of the set before it decode without it (hints as decoded)."""
+    _make_set(tmp_path)
+    before = weights.load_network_set(tmp_path)
+    assert before.hint_restorer_for(4, 70) is None and not before.hint_restorers
+    path = tmp_path / "hint_restorer_dense.safetensors"
+    save_network(HintRestorer(channels=8, blocks=1, hint_factors=(2, 4),
+                              hint_qualities=(50, 70, 90)), path)
+    weights.write_manifest_entry("hint_restorer_dense", path, directory=tmp_path, steps=1)
+    nets = weights.load_network_set(tmp_path)
+    dense = nets.hint_restorers["hint_restorer_dense"]
+    assert nets.id != before.id and [e.id for e in nets.earlier] == [before.id]
+    assert nets.hint_restorer_for(8, 50) is nets.hint_restorer
+    assert nets.hint_restorer_for(4, 70) is dense and nets.hint_restorer_for(2, 90) is dense
+    assert nets.hint_restorer_for(4, 40) is None and nets.hint_restorer_for(8, 90) is None
+    for kind in ("hinted", "luma", "grey"):
+        old = nets.for_stream(before.id, kind)
+        assert old is not None and not old.hint_restorers
+        assert old.hint_restorer_for(2, 70) is None and old.hint_restorer is nets.hint_restorer
+    assert nets.to(torch.device("cpu")).hint_restorers.keys() == {"hint_restorer_dense"}
 
 
 def test_fast_restorers_of_coarse_fine_and_top_planes(tmp_path) -> None:

@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-gain", type=float, default=10.0, help="residual output gain")
     parser.add_argument("--factors", default="8,16,32",
                         help="hint factors to train and validate (0 = no hint is always added)")
-    parser.add_argument("--hint-qualities", default=",".join(map(str, data.HINT_QUALITIES)),
+    parser.add_argument("--hint-qualities",
+                        default=",".join(map(str, data.FIRST_HINT_QUALITIES)),
                         help="hint qualities to train on (the presets send the colorizer 50 "
                              "and 70); validation uses their (lower) median")
     parser.add_argument("--restored-hints", action="store_true",

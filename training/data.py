@@ -52,8 +52,12 @@ SR_QUALITIES: dict[int, tuple[int, ...]] = {
     2: (10, 15, 20, 25, 30, 40, 50, 60, LOSSLESS_QUALITY),
     4: (5, 10, 15, 20, 30, 40, LOSSLESS_QUALITY),
 }
-HINT_FACTORS = (4, 8, 16, 32)
-HINT_QUALITIES = (40, 50, 60, 70, 80)
+#: Hint factors and qualities the caches hold.  1/2 and quality 90 (session 13, for the dense
+#: hint restorer) came after the colorizer and the first hint restorer, trained on 40–80.
+HINT_FACTORS = (2, 4, 8, 16, 32)
+HINT_QUALITIES = (40, 50, 60, 70, 80, 90)
+#: The hint qualities the colorizer and the first hint restorer were trained on (their default).
+FIRST_HINT_QUALITIES = (40, 50, 60, 70, 80)
 #: Ground truth images are cropped to a multiple of this (so every SR scale divides).
 SIZE_MULTIPLE = 4
 #: AV1 effort used for the caches (the encoder's default; decoding is the same for all).

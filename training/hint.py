@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--channels", type=int, default=32)
     parser.add_argument("--blocks", type=int, default=4)
     parser.add_argument("--factors", default="8,16,32", help="hint factors to train on")
-    parser.add_argument("--hint-qualities", default=",".join(map(str, data.HINT_QUALITIES)),
+    parser.add_argument("--hint-qualities",
+                        default=",".join(map(str, data.FIRST_HINT_QUALITIES)),
                         help="hint qualities to train on")
     parser.add_argument("--val-hint-quality", type=int, default=50,
                         help="hint quality of validation (the presets' at qualities 1-4); "

@@ -154,9 +154,10 @@ def encode_files(
         :func:`lumacodec.encode`'s options, the same for every file (``target_size``: bytes
         per file).
     jobs
-        Worker processes; 1 encodes in this process.  The workers are spawned (never forked:
-        torch is not fork-safe) and import the caller's main module, so a script calls this
-        under ``if __name__ == "__main__":``.
+        Files in progress at once: this process and ``jobs - 1`` worker processes (1: this
+        process alone).  The workers are spawned (never forked: torch is not fork-safe) and
+        import the caller's main module, so a script calls this under
+        ``if __name__ == "__main__":``.
     threads
         CPU threads of each job (torch's and the encoder's trial codings): None gives every
         job its share of the CPUs (all of them at ``jobs=1``).  One thread per job and one

@@ -77,7 +77,8 @@ def _folder_options(func: Callable[..., Any]) -> Callable[..., Any]:
     the options of folder mode."""
     options = [
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Worker processes (folder mode; with --engine ray, the most actors)."),
+                     help="Jobs: this process and N-1 workers (folder mode; with --engine ray, "
+                     "the most actors)."),
         click.option("--threads", type=click.IntRange(min=1), default=None,
                      help="CPU threads of each job (folder mode; default: the CPUs shared "
                      "among the jobs). Fastest through many photos: --jobs <CPUs> --threads 1."),

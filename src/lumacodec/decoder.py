@@ -299,10 +299,10 @@ def restore_hint(
     device: torch.device,
 ) -> np.ndarray:
     """The decoded hint a/b (2, h, w) with its coding errors reduced by the set's hint
-    restorer, guided by the decoded L (H, W) averaged onto the hint's grid; returned as it is
-    when the set has none or was not trained on this factor and quality."""
-    net = nets.hint_restorer
-    if net is None or not net.handles(factor, quality):
+    restorer of this factor and quality, guided by the decoded L (H, W) averaged onto the
+    hint's grid; returned as it is when the set has none trained on them."""
+    net = nets.hint_restorer_for(factor, quality)
+    if net is None:
         return hint_small
 
     def run(x: torch.Tensor) -> torch.Tensor:

@@ -42,16 +42,20 @@ MANIFEST = "manifest.json"
 #: restores the others and the low-resolution planes that the ×2/×4 cascades were trained
 #: after.
 RESTORERS = ("sr_x1_fast", "sr_x1_fine", "sr_x1_top")
-DECODER_NETWORKS = ("sr_x1", *RESTORERS, "sr_x2", "sr_x4", "hint_restorer", "colorizer",
-                    "luma_colorizer")
+#: ``hint_restorer_dense`` restores the dense hints (1/2, 1/4) that ``hint_restorer`` (1/8 and
+#: sparser, the colorizer's) leaves as they are.
+HINT_RESTORERS = ("hint_restorer_dense",)
+DECODER_NETWORKS = ("sr_x1", *RESTORERS, "sr_x2", "sr_x4", "hint_restorer", *HINT_RESTORERS,
+                    "colorizer", "luma_colorizer")
 #: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
 ENHANCE_NETWORKS = ("sr_x2_clean",)
-#: Networks a set may lack: ``sr_x1`` then restores the planes they would have (as in the sets
-#: before them).
-OPTIONAL_NETWORKS = RESTORERS
+#: Networks a set may lack: ``sr_x1`` then restores the planes they would have, and the hints
+#: of the dense hint restorer go to the colorizer as decoded (as in the sets before them).
+OPTIONAL_NETWORKS = RESTORERS + HINT_RESTORERS
 #: The networks that decode any enhanced stream, and those of its colour by kind of stream.
 _SR_NETWORKS = tuple(n for n in DECODER_NETWORKS if n.startswith("sr_"))
-_COLOUR_NETWORKS = {"hinted": ("hint_restorer", "colorizer"), "luma": ("luma_colorizer",),
+_COLOUR_NETWORKS = {"hinted": ("hint_restorer", *HINT_RESTORERS, "colorizer"),
+                    "luma": ("luma_colorizer",),
                     "grey": ()}
 #: The networks a complete set holds.
 NETWORK_NAMES = DECODER_NETWORKS + ENHANCE_NETWORKS
@@ -99,8 +103,10 @@ class NetworkSet:
     :func:`lumacodec.enhance` runs (empty: it uses ``sr``); the colour-from-L network of
     streams without a hint and of ``enhance`` (None: the colorizer runs without a hint); the
     fast restoration networks of full-resolution planes by manifest name (:data:`RESTORERS`,
-    each over its base qualities; ``sr[1]`` restores the others); and the earlier sets (the
-    manifest's ``earlier_sets``) whose streams it may decode as they were."""
+    each over its base qualities; ``sr[1]`` restores the others); the earlier sets (the
+    manifest's ``earlier_sets``) whose streams it may decode as they were; and the other hint
+    restorers by manifest name (:data:`HINT_RESTORERS`, each over its hint factors and
+    qualities)."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
@@ -110,6 +116,7 @@ class NetworkSet:
     luma_colorizer: LumaColorizer | None = None
     restorers: dict[str, SuperResolution] = field(default_factory=dict)
     earlier: tuple[EarlierSet, ...] = ()
+    hint_restorers: dict[str, HintRestorer] = field(default_factory=dict)
 
     def restorer_for(self, base_quality: int) -> SuperResolution:
         """The ×1 network that restores a full-resolution plane of ``base_quality``: the fast
@@ -118,6 +125,14 @@ class NetworkSet:
             if net.handles(base_quality):
                 return net
         return self.sr[1]
+
+    def hint_restorer_for(self, factor: int, quality: int) -> HintRestorer | None:
+        """The network that restores a hint at 1/``factor`` of ``quality``, if the set has one
+        trained on it (None: the hint goes to the colorizer as decoded)."""
+        for net in (self.hint_restorer, *self.hint_restorers.values()):
+            if net is not None and net.handles(factor, quality):
+                return net
+        return None
 
     def for_stream(
         self, stream_id: bytes, kind: str = "luma", scale: int | None = None
@@ -136,7 +151,9 @@ class NetworkSet:
                     return None
                 return dataclasses.replace(
                     self, id=stream_id, earlier=(),
-                    restorers={n: r for n, r in self.restorers.items() if n not in old.lacks})
+                    restorers={n: r for n, r in self.restorers.items() if n not in old.lacks},
+                    hint_restorers={n: r for n, r in self.hint_restorers.items()
+                                    if n not in old.lacks})
         return None
 
     def to(self, device: torch.device) -> NetworkSet:
@@ -153,6 +170,7 @@ class NetworkSet:
                 self.luma_colorizer.to(device, memory_format=fmt) if self.luma_colorizer else None,
                 {n: r.to(device, memory_format=fmt) for n, r in self.restorers.items()},
                 self.earlier,
+                {n: r.to(device, memory_format=fmt) for n, r in self.hint_restorers.items()},
             )
 
 
@@ -237,7 +255,8 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
                 for n in ENHANCE_NETWORKS}
     return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean,
                       nets["hint_restorer"], nets["luma_colorizer"],
-                      {n: nets[n] for n in RESTORERS if n in nets}, earlier_sets(manifest))
+                      {n: nets[n] for n in RESTORERS if n in nets}, earlier_sets(manifest),
+                      {n: nets[n] for n in HINT_RESTORERS if n in nets})
 
 
 _BUNDLED_LOCK = threading.Lock()
