@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_networks
 from PIL import Image
 
 import lumacodec
@@ -76,6 +77,36 @@ def test_tiles_leave_no_seam(monkeypatch: pytest.MonkeyPatch, quality: int) -> N
     # SR tiles are 192 low-resolution pixels, colorizer tiles 384: both sets of edges
     assert seam_excess(diff, 192 * lumacodec.info(data)["scale"]) < 2.0
     assert seam_excess(diff, 384) < 2.0
+
+
+@pytest.mark.parametrize("unshuffle", [1, 2])
+def test_hint_restoration_on_tiles_equals_one_piece(monkeypatch: pytest.MonkeyPatch,
+                                                   unshuffle: int) -> None:
+    """The hint restorer on tiles of a big hint grid (a dense hint of a big photo) computes
+    what it does in one piece, with its body at the hint grid's resolution or at half of it
+    (the dense hints' network: tiles must start on its 2x2 grid)."""
+    import dataclasses
+
+    import torch
+
+    from lumacodec.networks import HintRestorer
+
+    torch.manual_seed(0)
+    net = HintRestorer(channels=8, blocks=2, hint_factors=(2, 4), hint_qualities=(50, 90),
+                       unshuffle=unshuffle).eval()
+    nets = dataclasses.replace(make_networks(), hint_restorer=None,
+                               hint_restorers={"hint_restorer_dense": net})
+    rng = np.random.default_rng(0)
+    L = rng.uniform(0, 100, (402, 606)).astype(np.float32)
+    hint = rng.uniform(-40, 40, (2, 201, 303)).astype(np.float32)
+    cpu = torch.device("cpu")
+    monkeypatch.setenv(decoder.BF16_ENV, "0")  # float32: the same sums in any tile
+    whole = decoder.restore_hint(hint, L, 2, 70, nets, cpu)
+    assert not np.allclose(whole, hint)  # it ran
+    monkeypatch.setattr(decoder, "WHOLE", 32)
+    monkeypatch.setattr(decoder, "TILE", 64)
+    tiled = decoder.restore_hint(hint, L, 2, 70, nets, cpu)
+    np.testing.assert_allclose(tiled, whole, atol=1e-3)
 
 
 _MEASURE = textwrap.dedent(

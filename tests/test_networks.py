@@ -126,6 +126,29 @@ def test_hint_restorer_residual_conditioning_and_range(tmp_path) -> None:
     assert isinstance(loaded, HintRestorer) and loaded.config == net.config
 
 
+def test_hint_restorer_with_its_body_at_half_the_grid(tmp_path) -> None:
+    """unshuffle=2 (the dense hints' network): any grid size, odd ones too; each output sample
+    depends on its own input (not only its 2x2 block's first); saved and loaded with it."""
+    torch.manual_seed(0)
+    net = HintRestorer(channels=8, blocks=1, hint_factors=(2, 4), hint_qualities=(50, 90),
+                       unshuffle=2).eval()
+    hint, L = torch.rand(1, 2, 9, 11) - 0.5, torch.rand(1, 1, 9, 11)
+    with torch.no_grad():
+        out = net(hint, L, [2], [70])
+        assert out.shape == hint.shape
+        nudged = hint.clone()
+        nudged[0, 0, 8, 10] += 0.5  # the last, padded row and column
+        assert not torch.equal(net(nudged, L, [2], [70])[0, 0, 8, 10], out[0, 0, 8, 10] + 0.5)
+    assert net.config["unshuffle"] == 2 and HintRestorer().config.get("unshuffle") is None
+    save_network(net, tmp_path / "h.safetensors")
+    loaded = load_network(tmp_path / "h.safetensors").eval()
+    assert isinstance(loaded, HintRestorer) and loaded.unshuffle == 2
+    with torch.no_grad():
+        assert torch.equal(loaded(hint, L, [2], [70]), out)
+    with pytest.raises(ValueError, match="unshuffle"):
+        HintRestorer(unshuffle=3)
+
+
 def test_save_load_round_trip(tmp_path) -> None:
     net = SuperResolution(4, channels=8, blocks=2).eval()
     path = tmp_path / "sr.safetensors"

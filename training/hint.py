@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patch", type=int, default=16, help="crop side in hint pixels")
     parser.add_argument("--channels", type=int, default=32)
     parser.add_argument("--blocks", type=int, default=4)
+    parser.add_argument("--unshuffle", type=int, choices=(1, 2, 4), default=1,
+                        help="run the body at 1/u of the hint grid (dense hints: 1/2, 1/4)")
     parser.add_argument("--factors", default="8,16,32", help="hint factors to train on")
     parser.add_argument("--hint-qualities",
                         default=",".join(map(str, data.FIRST_HINT_QUALITIES)),
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     records, val_records, description = prepare(args, keys)
     patches = data.HintPatches(records, factors, qualities, args.patch)
     torch.manual_seed(args.seed)
-    model = HintRestorer(args.channels, args.blocks, factors, qualities)
+    model = HintRestorer(args.channels, args.blocks, factors, qualities, args.unshuffle)
     zero_last_layer(model.tail)
     task = HintTask(model, patches, val_records, args.val_hint_quality)
     train(task, config_from_args(args), description)

@@ -16,12 +16,17 @@ cost (1/f² of the image's pixels).  L on the same grid tells it where colour ed
 One network serves every hint factor and hint quality it was trained on (density and quality
 are input channels, as the SR network's quality); the decoder leaves other hints as they are.
 a/b are in units of 1/128, L in [0, 1] (L / 100).
+
+A network for dense hints (1/2, 1/4: a hint grid of a quarter of the image's pixels or more)
+runs its body at 1/``unshuffle`` of the hint grid, the 5 input channels folded into
+5·u² (as the fast SR networks fold their plane), for 1/u² of the cost.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .colorizer import density_of
 from .sr import ResBlock
@@ -36,6 +41,7 @@ class HintRestorer(nn.Module):
         blocks: int = 4,
         hint_factors: tuple[int, ...] | list[int] = (8, 16, 32),
         hint_qualities: tuple[int, ...] | list[int] = (40, 50, 60, 70, 80),
+        unshuffle: int = 1,
     ) -> None:
         super().__init__()
         #: The hint factors and qualities it was trained on; the decoder runs it only there.
@@ -44,12 +50,18 @@ class HintRestorer(nn.Module):
         self.config = {"channels": channels, "blocks": blocks,
                        "hint_factors": list(self.hint_factors),
                        "hint_qualities": list(self.hint_qualities)}
-        self.head = nn.Conv2d(5, channels, 3, padding=1)
+        if unshuffle not in (1, 2, 4):
+            raise ValueError("unshuffle must be 1, 2 or 4")
+        if unshuffle > 1:  # absent from older weights files, whose networks have none
+            self.config["unshuffle"] = unshuffle
+        #: The body runs at 1/unshuffle of the hint grid's resolution.
+        self.unshuffle = u = unshuffle
+        self.head = nn.Conv2d(5 * u * u, channels, 3, padding=1)
         self.body = nn.Sequential(
             *[ResBlock(channels, res_scale=0.2) for _ in range(blocks)],
             nn.Conv2d(channels, channels, 3, padding=1),
         )
-        self.tail = nn.Conv2d(channels, 2, 3, padding=1)
+        self.tail = nn.Conv2d(channels, 2 * u * u, 3, padding=1)
 
     def handles(self, factor: int, quality: int) -> bool:
         """Whether a hint of this factor and quality is one the network was trained on."""
@@ -65,6 +77,14 @@ class HintRestorer(nn.Module):
         cond = torch.tensor([[density_of(f), q / 100.0] for f, q in zip(factors, qualities,
                                                                          strict=True)],
                             dtype=hint_ab.dtype, device=hint_ab.device)
-        cond = cond.view(n, 2, 1, 1).expand(n, 2, *hint_ab.shape[-2:])
-        x = self.head(torch.cat([hint_ab, L_small - 0.5, cond], dim=1))
-        return hint_ab + self.tail(x + self.body(x))
+        h, w = hint_ab.shape[-2:]
+        cond = cond.view(n, 2, 1, 1).expand(n, 2, h, w)
+        x = torch.cat([hint_ab, L_small - 0.5, cond], dim=1)
+        u = self.unshuffle
+        if u > 1:
+            x = F.pixel_unshuffle(F.pad(x, (0, (-w) % u, 0, (-h) % u), mode="replicate"), u)
+        x = self.head(x)
+        delta = self.tail(x + self.body(x))
+        if u > 1:
+            delta = F.pixel_shuffle(delta, u)[..., :h, :w]
+        return hint_ab + delta
