@@ -53,8 +53,9 @@ SR_EVAL_QUALITIES = {1: (5, 10, 20, 40, 60),
 #: The hint quality of the presets below scale 1 and of quality 4 (1/16 and 1/8 hints).
 HINT_QUALITY = 50
 #: The colour settings evaluated: (hint factor, hint quality), (0, 0) for no hint; 1/8 at
-#: quality 70 is what qualities 5–7 send.
-COLOUR_SETTINGS = ((0, 0), *((f, HINT_QUALITY) for f in (4, 8, 16, 32)), (8, 70))
+#: quality 70 is what qualities 5–7 send, 1/4 and 1/2 at 70 what the top qualities often do.
+COLOUR_SETTINGS = ((0, 0), *((f, HINT_QUALITY) for f in (4, 8, 16, 32)), (8, 70), (4, 70),
+                   (2, 70))
 
 
 def psnr_L(pred: np.ndarray, target: np.ndarray) -> float:
@@ -96,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     netset = weights.NetworkSet(sr, nets.get("colorizer"), b"", sr_clean,  # type: ignore[arg-type]
                                 nets.get("hint_restorer"),  # type: ignore[arg-type]
                                 nets.get("luma_colorizer"),  # type: ignore[arg-type]
-                                {n: nets[n] for n in weights.RESTORERS if n in nets})
+                                {n: nets[n] for n in weights.RESTORERS if n in nets},
+                                hint_restorers={n: nets[n] for n in weights.HINT_RESTORERS
+                                                if n in nets})
     # The ×1 rows measure sr_x1 (the cascades' restorer); the fast restorers get rows of their
     # own (each at the base qualities it serves).
     earlier = dataclasses.replace(netset, restorers={})
@@ -209,11 +212,12 @@ def main(argv: list[str] | None = None) -> None:
         lines.append("")
     if netset.colorizer is not None:
         counts = ", ".join(f"{g}: {n_colour[g]}" for g in names)
-        restorer = netset.hint_restorer
+        restorers = [r for r in (netset.hint_restorer, *netset.hint_restorers.values()) if r]
+        factors = ", ".join(str(r.hint_factors) for r in restorers) or "–"
         lines += ["## Colorizer: mean CIEDE2000 (lower is better), per hint density and quality",
                   "", "Classical: bicubic-upsampled hint, or grey (a = b = 0) without a hint. "
-                  "Network: as the decoder does it, the hint restorer (factors "
-                  f"{restorer.hint_factors if restorer else '–'}) then the colorizer. "
+                  f"Network: as the decoder does it, the hint restorers (factors {factors}) "
+                  "then the colorizer. "
                   "Hints denser than the colorizer's `hint_factors` "
                   f"({netset.colorizer.hint_factors}) are kept as they are. "
                   f"Colour images: {counts}.", "",
