@@ -45,7 +45,7 @@ class ColorTask:
     patches: data.ColorPatches
     val_records: list[dict[str, np.ndarray]]
     val_crop: int
-    factors: tuple[int, ...] = data.HINT_FACTORS
+    factors: tuple[int, ...] = data.FIRST_HINT_FACTORS
     val_hint_quality: int = 60
     score_key: str = "de_score"
     higher_is_better: bool = False

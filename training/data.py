@@ -56,7 +56,9 @@ SR_QUALITIES: dict[int, tuple[int, ...]] = {
 #: hint restorer) came after the colorizer and the first hint restorer, trained on 40–80.
 HINT_FACTORS = (2, 4, 8, 16, 32)
 HINT_QUALITIES = (40, 50, 60, 70, 80, 90)
-#: The hint qualities the colorizer and the first hint restorer were trained on (their default).
+#: The hint factors and qualities of the caches before that: the defaults of the colorizer's
+#: and the first hint restorer's patches and options.
+FIRST_HINT_FACTORS = (4, 8, 16, 32)
 FIRST_HINT_QUALITIES = (40, 50, 60, 70, 80)
 #: Ground truth images are cropped to a multiple of this (so every SR scale divides).
 SIZE_MULTIPLE = 4
@@ -359,8 +361,8 @@ class ColorPatches:
     """Random training batches for the colorizer from cached images and decoded hints.
 
     Batch: ``(L (N,1,P,P) / 100, hint_ab (N,2,P,P) / 128, factors list[int], target (N,2,P,P)
-    a/b / 128)``.  Each image gets a hint factor from :data:`HINT_FACTORS` and a quality from
-    :data:`HINT_QUALITIES`, or with probability ``p_no_hint`` no hint (factor 0, zero hint).
+    a/b / 128)``.  Each image gets a hint factor from ``factors`` and a quality from
+    ``qualities``, or with probability ``p_no_hint`` no hint (factor 0, zero hint).
     Patches sit on a 32-pixel grid so every hint factor's blocks line up as in the decoder.
     Greyscale images (no colour to learn) are left out.
     """
@@ -368,8 +370,8 @@ class ColorPatches:
     records: list[dict[str, np.ndarray]]
     patch: int = 128
     p_no_hint: float = 0.2
-    factors: tuple[int, ...] = HINT_FACTORS
-    qualities: tuple[int, ...] = HINT_QUALITIES
+    factors: tuple[int, ...] = FIRST_HINT_FACTORS
+    qualities: tuple[int, ...] = FIRST_HINT_QUALITIES
     weights: np.ndarray = field(init=False)
 
     GRID = 32
@@ -453,8 +455,8 @@ class HintPatches:
     """
 
     records: list[dict[str, np.ndarray]]
-    factors: tuple[int, ...] = HINT_FACTORS
-    qualities: tuple[int, ...] = HINT_QUALITIES
+    factors: tuple[int, ...] = FIRST_HINT_FACTORS
+    qualities: tuple[int, ...] = FIRST_HINT_QUALITIES
     patch: int = 16
     grids: dict[int, list[tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]]] = field(
         init=False)

@@ -54,7 +54,7 @@ SR_EVAL_QUALITIES = {1: (5, 10, 20, 40, 60),
 HINT_QUALITY = 50
 #: The colour settings evaluated: (hint factor, hint quality), (0, 0) for no hint; 1/8 at
 #: quality 70 is what qualities 5–7 send, 1/4 and 1/2 at 70 what the top qualities often do.
-COLOUR_SETTINGS = ((0, 0), *((f, HINT_QUALITY) for f in (4, 8, 16, 32)), (8, 70), (4, 70),
+COLOUR_SETTINGS = ((0, 0), *((f, HINT_QUALITY) for f in data.FIRST_HINT_FACTORS), (8, 70), (4, 70),
                    (2, 70))
 
 
