@@ -17,9 +17,11 @@ One network serves every hint factor and hint quality it was trained on (density
 are input channels, as the SR network's quality); the decoder leaves other hints as they are.
 a/b are in units of 1/128, L in [0, 1] (L / 100).
 
-A network for dense hints (1/2, 1/4: a hint grid of a quarter of the image's pixels or more)
-runs its body at 1/``unshuffle`` of the hint grid, the 5 input channels folded into
-5·u² (as the fast SR networks fold their plane), for 1/u² of the cost.
+``unshuffle`` runs the body at 1/u of the hint grid, the 5 input channels folded into 5·u²
+(as the fast SR networks fold their plane), for 1/u² of the cost: meant for the dense hints
+(1/2, 1/4), whose grids are a quarter of the image's pixels or more.  Tried there (session
+13), it learnt far more slowly than a narrower network at the grid's own resolution, which is
+what ships (training/README.md).
 """
 
 from __future__ import annotations
