@@ -27,11 +27,15 @@ from lumacodec.errors import LumacodecError
 from lumacodec.files import image_suffixes
 
 
-def one(job: tuple[Path, int]) -> tuple[str, int, int | None, float, str]:
-    """(photo, target, stream bytes or None when refused, seconds, refusal)."""
+def one_thread() -> None:
+    """Each worker process on one thread (``--jobs`` of them share the CPUs)."""
     import torch
 
     torch.set_num_threads(1)
+
+
+def one(job: tuple[Path, int]) -> tuple[str, int, int | None, float, str]:
+    """(photo, target, stream bytes or None when refused, seconds, refusal)."""
     path, target = job
     image = Image.open(path).convert("RGB")
     start = time.perf_counter()
@@ -46,9 +50,6 @@ def one(job: tuple[Path, int]) -> tuple[str, int, int | None, float, str]:
 def largest(path: Path) -> int:
     """The largest stream of the settings space that rate control searches: its stream for a
     target no photo reaches (lossless L with the top rung's hint at its highest quality)."""
-    import torch
-
-    torch.set_num_threads(1)
     return len(lumacodec.encode(Image.open(path).convert("RGB"), target_size=10**9))
 
 
@@ -65,7 +66,7 @@ def main() -> None:
     photos = photos[: args.limit] if args.limit else photos
     targets = [int(float(t) * 1000) for t in args.targets.split(",")]
     start = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
+    with ProcessPoolExecutor(args.jobs, initializer=one_thread) as pool:
         rows = list(pool.map(one, [(p, t) for t in targets for p in photos]))
         tops = dict(zip((p.name for p in photos), pool.map(largest, photos), strict=True))
     wall = time.perf_counter() - start

@@ -10,6 +10,7 @@ within 0.01 dB of an untiled decode, no visible seam; a 24-megapixel photo in at
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import make_networks
 from PIL import Image
 
 import lumacodec
 from lumacodec import decoder, weights
+from lumacodec.networks import HintRestorer
 
 HAS_BUNDLED_WEIGHTS = all(
     name in weights.read_manifest()["networks"]
@@ -85,12 +88,6 @@ def test_hint_restoration_on_tiles_equals_one_piece(monkeypatch: pytest.MonkeyPa
     """The hint restorer on tiles of a big hint grid (a dense hint of a big photo) computes
     what it does in one piece, with its body at the hint grid's resolution or at half of it
     (the dense hints' network: tiles must start on its 2x2 grid)."""
-    import dataclasses
-
-    import torch
-
-    from lumacodec.networks import HintRestorer
-
     torch.manual_seed(0)
     net = HintRestorer(channels=8, blocks=2, hint_factors=(2, 4), hint_qualities=(50, 90),
                        unshuffle=unshuffle).eval()
