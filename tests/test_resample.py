@@ -100,6 +100,23 @@ def test_upsample_keeps_leading_axes_and_interpolates() -> None:
     assert out[0, 0, 0] > out[0, 3, 3]  # bicubic, not a copy of the other channel
 
 
+@pytest.mark.parametrize(("shape", "factor", "size", "every"), [
+    ((2, 32, 48), 16, (512, 768), 2),  # a hint, the search's stride
+    ((2, 33, 49), 16, (521, 777), 2),  # cropped: the last block is partial
+    ((129, 193), 4, (513, 770), 3),
+    ((40, 60), 1, (40, 59), 2),  # factor 1 only samples
+])
+def test_upsample_every_kth_sample_is_that_of_the_full_upsampling(
+    rng: np.random.Generator, shape: tuple[int, ...], factor: int, size: tuple[int, int],
+    every: int,
+) -> None:
+    plane = (rng.random(shape) * 100).astype(np.float32)
+    full = upsample(plane, factor, size)
+    sampled = upsample(plane, factor, size, every=every)
+    assert sampled.shape == full[..., ::every, ::every].shape
+    np.testing.assert_allclose(sampled, full[..., ::every, ::every], atol=1e-3)
+
+
 def test_upsample_then_downsample_of_smooth_plane_is_close() -> None:
     y, x = np.mgrid[0:8, 0:8].astype(np.float32)
     plane = 50 + 10 * np.sin(x / 3) + 5 * np.cos(y / 4)

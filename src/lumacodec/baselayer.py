@@ -161,6 +161,9 @@ def decode_base(data: bytes, height: int, width: int, scale: int) -> np.ndarray:
     return u8_to_L(decode_plane(data, *reduced_size(height, width, scale)))
 
 
-def upsample_base(L_low: np.ndarray, scale: int, size: tuple[int, int]) -> np.ndarray:
-    """Classical reconstruction of full-resolution L (H, W): bicubic, clipped to [0, 100]."""
-    return np.clip(upsample(L_low, scale, size), 0.0, 100.0)
+def upsample_base(
+    L_low: np.ndarray, scale: int, size: tuple[int, int], every: int = 1
+) -> np.ndarray:
+    """Classical reconstruction of full-resolution L (H, W): bicubic, clipped to [0, 100]
+    (every ``every``-th row and column of it: :func:`lumacodec.resample.upsample`)."""
+    return np.clip(upsample(L_low, scale, size, every), 0.0, 100.0)

@@ -12,6 +12,8 @@ the decoder colourises from L alone.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from . import weights
@@ -23,8 +25,12 @@ from .hints import encode_hint
 from .images import ImageLike, to_pixels
 from .presets import QUALITIES, Preset
 from .ratecontrol import budget_bytes, encode_to_size
-from .search import TUNES
+from .search import ONE_THREAD_ABOVE, TUNES
 from .search import search as search_settings
+
+#: Above this many pixels a stream's two planes are coded one after the other, the hint first
+#: (the memory of a big photo's encode), as the search's trials are.
+SERIAL_ABOVE = ONE_THREAD_ABOVE
 
 
 def resolve_preset(quality: int | Preset) -> Preset:
@@ -122,13 +128,23 @@ def encode(
             L, ab, budget, effort,
             lambda p, base, hint: pack(Stream(header(p, hint is not None), base, hint)),
         )
+    base = hint = None
     if search:
         choice = search_settings(pixels, mode, L, ab, int(quality), effort, header, tune)
         preset, base, hint = choice.preset, choice.base, choice.hint
-    else:
-        hint = None
-        if ab is not None and preset.hint_factor:
-            hint = encode_hint(ab, preset.hint_factor, preset.hint_quality, effort)
-        del ab  # a/b (8 bytes a pixel) is not kept through the L plane's AV1 coding, the peak
-        base = encode_base(L, preset.scale, preset.base_quality, effort)
+    del pixels
+    if base is None:  # the planes at the effort's own speed
+        with ThreadPoolExecutor(1) as pool:
+            hint_job = None
+            if ab is not None and preset.hint_factor:
+                args = (ab, preset.hint_factor, preset.hint_quality, effort)
+                if L.size > SERIAL_ABOVE:
+                    hint = encode_hint(*args)
+                else:  # beside the L plane's coding (the AV1 encoder releases the GIL)
+                    hint_job = pool.submit(encode_hint, *args)
+                del args
+            del ab  # a big photo's a/b (8 bytes a pixel) is let go before the L plane's coding
+            base = encode_base(L, preset.scale, preset.base_quality, effort)
+            if hint_job is not None:
+                hint = hint_job.result()
     return pack(Stream(header(preset, hint is not None), base, hint))

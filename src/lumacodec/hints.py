@@ -48,6 +48,9 @@ def decode_hint(data: bytes, height: int, width: int, factor: int) -> np.ndarray
     return unpack_hint(decode_plane(data, *hint_size(height, width, factor)))
 
 
-def upsample_hint(ab_small: np.ndarray, factor: int, size: tuple[int, int]) -> np.ndarray:
-    """Classical reconstruction of full-resolution a/b (2, H, W): bicubic, cropped to ``size``."""
-    return upsample(ab_small, factor, size)
+def upsample_hint(
+    ab_small: np.ndarray, factor: int, size: tuple[int, int], every: int = 1
+) -> np.ndarray:
+    """Classical reconstruction of full-resolution a/b (2, H, W): bicubic, cropped to ``size``
+    (every ``every``-th row and column of it: :func:`lumacodec.resample.upsample`)."""
+    return upsample(ab_small, factor, size, every)

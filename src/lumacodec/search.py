@@ -59,7 +59,6 @@ from .baselayer import (
     base_plane,
     decode_base,
     decode_plane,
-    encode_base,
     encode_plane,
     upsample_base,
 )
@@ -67,7 +66,7 @@ from .bench.metrics import MS_SSIM_MIN_SIDE, ms_ssim_rgb
 from .color import L_to_grey_u8, planes_to_rgb_u8, rgb_error_weights, u8_to_L
 from .container import Header, SourceMode, Stream, pack
 from .errors import LumacodecError
-from .hints import decode_hint, encode_hint, pack_hint, upsample_hint
+from .hints import decode_hint, pack_hint, upsample_hint
 from .presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES, Preset
 from .progress import report
 
@@ -110,7 +109,10 @@ class Choice:
     """The settings the search kept, their coded planes and their objective."""
 
     preset: Preset
-    base: bytes
+    #: The coded planes when the trials were the stream (thumbnails); None when the trials
+    #: only chose, and the planes are still to be coded at the effort's own speed
+    #: (:func:`lumacodec.encoder.code_planes`).
+    base: bytes | None
     hint: bytes | None
     objective: float  # J = PSNR-RGB (PSNR of grey for a greyscale source) − λ·bpp
 
@@ -163,10 +165,7 @@ def search(
         small_ab = None if ab is None else np.stack([_mosaic(p, rows, cols) for p in ab])
         preset = search(_mosaic(pixels, rows, cols), mode, _mosaic(L, rows, cols), small_ab,
                         quality, PROBE_EFFORT, make_header, tune).preset
-        base_data = encode_base(L, preset.scale, preset.base_quality, effort)
-        hint_data = (None if ab is None else
-                     encode_hint(ab, preset.hint_factor, preset.hint_quality, effort))
-        return Choice(preset, base_data, hint_data, math.nan)
+        return Choice(preset, None, None, math.nan)
     height, width = L.shape
     size = (height, width)
     k = _stride(height * width)
@@ -190,17 +189,17 @@ def search(
         if s == 1:  # only the measured pixels become L
             L_rec = u8_to_L(decode_plane(data, height, width)[sub])
         else:
-            L_rec = upsample_base(decode_base(data, height, width, s), s, size)[sub]
+            L_rec = upsample_base(decode_base(data, height, width, s), s, size, every=k)
         e = L_rec - L_sub
         return setting, data, float(np.mean(w[0] * e * e, dtype=np.float64))
 
     def hint(setting: tuple[int, int]) -> tuple[tuple[int, int], bytes | None, float]:
         f, q = setting
         data = encode_plane(hint_planes[f], q, trial_effort)
-        ab_rec = upsample_hint(decode_hint(data, height, width, f), f, size)
+        ab_low = decode_hint(data, height, width, f)
         if ssim is not None:
-            return setting, data, ssim.hint_loss(ab_rec)
-        ea, eb = ab_rec[:, ::k, ::k] - ab_sub
+            return setting, data, ssim.hint_loss(upsample_hint(ab_low, f, size))
+        ea, eb = upsample_hint(ab_low, f, size, every=k) - ab_sub
         err = w[1] * ea * ea + 2 * w[2] * ea * eb + w[3] * eb * eb
         return setting, data, float(np.mean(err, dtype=np.float64))
 
@@ -243,8 +242,7 @@ def search(
     (s, q), base_data, _ = bases[bi]
     (f, hq), hint_data, _ = hints[hi]
     if trial_effort != effort:  # the trials chose; the planes are coded at the effort asked
-        base_data = encode_base(L, s, q, effort)
-        hint_data = encode_hint(ab, f, hq, effort) if ab is not None else None
+        return Choice(Preset(s, q, f, hq), None, None, objective_value)
     return Choice(Preset(s, q, f, hq), base_data, hint_data, objective_value)
 
 
