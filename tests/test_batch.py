@@ -276,6 +276,38 @@ def test_with_two_jobs_this_process_is_one_of_them(tmp_path: Path) -> None:
     assert str(os.getpid()) in by_pid and len(by_pid) == 2
 
 
+def openmp_threads(src: Path, dst: Path, options: dict) -> batch.FileResult:
+    """A step that says how many threads OpenMP would give it, in the thread it runs in."""
+    from test_threads import openmp_max_threads
+
+    return batch.FileResult(src, dst, "done", reason=str(openmp_max_threads()()))
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="OpenMP's default is one thread here")
+def test_every_job_runs_openmp_on_its_threads(tmp_path: Path) -> None:
+    """This process's job runs in a thread of its own, whose OpenMP count is not the main
+    thread's: it is set there too (two jobs would otherwise hold four spinning threads)."""
+    results = list(batch._results(openmp_threads, pairs(8, tmp_path), {}, jobs=2, threads=1))
+    assert {r.reason for r in results} == {"1"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks only on Linux")
+def test_workers_are_forked_only_where_that_is_safe() -> None:
+    import threading
+
+    assert batch._start_method(1, {}) == "fork"  # pytest runs no other thread
+    assert batch._start_method(2, {}) == "spawn"  # OpenMP's pool is not inherited
+    assert batch._start_method(1, {"device": "cuda"}) == "spawn"
+    busy = threading.Event()
+    other = threading.Thread(target=busy.wait)
+    other.start()
+    try:
+        assert batch._start_method(1, {}) == "spawn"  # it might hold a lock
+    finally:
+        busy.set()
+        other.join()
+
+
 def test_a_worker_that_dies_fails_its_file_and_this_process_does_the_rest(
         tmp_path: Path) -> None:
     todo = pairs(5, tmp_path)

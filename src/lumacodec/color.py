@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from skimage.color import lab2rgb, rgb2lab
@@ -67,7 +66,9 @@ def _for_strips(height: int, width: int, work: Callable[[slice], None]) -> None:
         for rows in _strips(height, width):
             work(rows)
         return
-    with ThreadPoolExecutor(threads) as pool:
+    from .threads import pool as thread_pool
+
+    with thread_pool(threads) as pool:
         for done in [pool.submit(work, rows) for rows in _strips(height, width, threads)]:
             done.result()
 

@@ -12,8 +12,6 @@ the decoder colourises from L alone.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from . import weights
@@ -27,6 +25,7 @@ from .presets import QUALITIES, Preset
 from .ratecontrol import budget_bytes, encode_to_size
 from .search import ONE_THREAD_ABOVE, TUNES
 from .search import search as search_settings
+from .threads import pool as thread_pool
 
 #: Above this many pixels a stream's two planes are coded one after the other, the hint first
 #: (the memory of a big photo's encode), as the search's trials are.
@@ -134,7 +133,7 @@ def encode(
         preset, base, hint = choice.preset, choice.base, choice.hint
     del pixels
     if base is None:  # the planes at the effort's own speed
-        with ThreadPoolExecutor(1) as pool:
+        with thread_pool(1) as pool:
             hint_job = None
             if ab is not None and preset.hint_factor:
                 args = (ab, preset.hint_factor, preset.hint_quality, effort)

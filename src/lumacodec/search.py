@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +68,7 @@ from .errors import LumacodecError
 from .hints import decode_hint, pack_hint, upsample_hint
 from .presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES, Preset
 from .progress import report
+from .threads import pool as thread_pool
 
 #: What the choice optimises: PSNR-RGB, or MS-SSIM (on the dB scale).
 TUNES = ("psnr", "ssim")
@@ -209,7 +209,7 @@ def search(
     hint_planes = {} if ab is None else {f: pack_hint(ab, f) for f, _ in SEARCH_HINTS}
     threads = 1 if height * width > ONE_THREAD_ABOVE or ssim is not None else min(
         THREADS, torch.get_num_threads())
-    with ThreadPoolExecutor(threads) as pool:
+    with thread_pool(threads) as pool:
         hint_jobs = [pool.submit(hint, h) for h in (SEARCH_HINTS if ab is not None else ())]
         base_jobs = [pool.submit(base, (s, q)) for s, qs in SEARCH_BASE.items() for q in qs]
         for done, job in enumerate(hint_jobs + base_jobs, 1):  # reported from this thread
