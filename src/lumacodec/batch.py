@@ -401,9 +401,10 @@ def _runner(engine: str, jobs: int, threads: int | None, address: str | None) ->
 
 
 def use_threads(threads: int) -> None:
-    """Hold this process to ``threads`` CPU threads: torch's, which the encoder's trial
-    codings and the colour conversions follow (the AV1 encoder always runs on one, since its
-    output depends on its thread count: :data:`lumacodec.avif.ENCODER_THREADS`)."""
+    """Hold this process, and the calling thread's OpenMP (:mod:`lumacodec.threads`), to
+    ``threads`` CPU threads: torch's, which the encoder's trial codings and the colour
+    conversions follow.  The AV1 encoder's own threads are fixed whatever this says, since
+    its output depends on their number (:data:`lumacodec.avif.ENCODER_THREADS`)."""
     keep_threads(threads)
 
 

@@ -65,6 +65,7 @@ class Transcoder:
         from . import weights
 
         use_threads(threads)
+        self.threads = threads
         self.step = step
         self.options = options
         if options.get("enhance"):  # a decode with the networks: load them now, once
@@ -73,6 +74,7 @@ class Transcoder:
     def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         """Transcode a batch of ``src``/``dst`` rows; one result row per file, a failure
         recorded in its ``status`` and ``reason`` (never raised)."""
+        use_threads(self.threads)  # per calling thread too (lumacodec.threads): Ray's may differ
         results = [_run_one(self.step, Path(src), Path(dst), self.options)
                    for src, dst in zip(rows["src"], rows["dst"], strict=True)]
         return {name: [_plain(getattr(r, name)) for r in results] for name in _FIELDS}
