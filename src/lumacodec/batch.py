@@ -466,8 +466,9 @@ def _results(
 ) -> Iterator[FileResult]:
     """The local engine: each file's result, as the files finish.  With ``jobs`` > 1 this
     process is one of the jobs (a thread of it takes files from the same list) and
-    ``jobs - 1`` worker processes are the others: the work starts at once, while spawned workers are still importing torch and
-    loading the networks (forked ones start with torch imported)."""
+    ``jobs - 1`` worker processes are the others: the work starts at once, while spawned
+    workers are still importing torch and loading the networks (forked ones start with torch
+    imported)."""
     if jobs == 1 or len(todo) <= 1:
         yield from _in_process(step, todo, options, threads)
         return

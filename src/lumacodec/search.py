@@ -111,7 +111,7 @@ class Choice:
     preset: Preset
     #: The coded planes when the trials were the stream (thumbnails); None when the trials
     #: only chose, and the planes are still to be coded at the effort's own speed
-    #: (:func:`lumacodec.encoder.code_planes`).
+    #: (by :func:`lumacodec.encoder.encode`).
     base: bytes | None
     hint: bytes | None
     objective: float  # J = PSNR-RGB (PSNR of grey for a greyscale source) − λ·bpp
