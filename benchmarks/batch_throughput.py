@@ -43,6 +43,7 @@ from pathlib import Path
 import torch
 
 import lumacodec
+from lumacodec import batch
 from lumacodec.batch import FileResult, Summary
 from lumacodec.files import image_suffixes
 
@@ -149,7 +150,8 @@ def main() -> None:
         f"Machine: {machine()}. Command: `python {shlex.join(sys.argv)}`",
         "",
         "Wall time of the whole `encode_files` / `decode_files` call (worker start-up and "
-        "network loading included), every file done from scratch.",
+        "network loading included), every file done from scratch. Workers of one thread "
+        f"per job: {batch._start_method(1, {})}ed (`lumacodec.batch._start_method`).",
         "",
         "| step | engine | jobs | threads per job | images | wall s | images/s "
         "| speed-up vs first row | images/s after start-up | speed-up | mean bpp |",
@@ -205,5 +207,5 @@ def main() -> None:
     print(f"wrote {args.out}")
 
 
-if __name__ == "__main__":  # needed: the workers are spawned and import this module
+if __name__ == "__main__":  # needed: spawned workers import this module
     main()
