@@ -39,17 +39,12 @@ SMALL_PLANE_SPEED = 5
 #: L plane at equal PSNR (BD-rate, 6 sun_hays80 photos, benchmarks/results/presets.md).
 AOM_OPTIONS = {"tune": "psnr"}
 #: libaom's threads, fixed: its output depends on how many it is given (a 768×512 plane
-#: differs by ~1% of its bytes between 1 and 2), and a stream must not depend on the machine
-#: that made it.  A stream's planes are coded on two whatever the machine (row-based
-#: multithreading: 0.11 → 0.06 s for a 768×512 plane at speed 6 on two cores, +0.0–0.3% of
-#: its bytes); the search's trial codings on one, since they already run two at a time.
-ENCODER_THREADS = 2
-PROBE_THREADS = 1
-
-
-def threads(effort: int) -> int:
-    """libaom's threads at encoder ``effort`` (:data:`ENCODER_THREADS`, :data:`PROBE_THREADS`)."""
-    return PROBE_THREADS if effort == PROBE_EFFORT else ENCODER_THREADS
+#: differs by ~1% of its bytes between 1 and 2), and a stream must not depend on the
+#: machine that made it.  One, so that a job of one thread (``--threads 1``) holds one core.
+#: Two would take a 768×512 plane at speed 6 from 0.11 to 0.06 s, a single encode from
+#: 0.36 to 0.32 s (median, benchmarks/results/encode-time.md), but a folder's jobs then hold
+#: more threads than cores: two jobs went 1.66× as fast as one instead of ~1.9× (session 14).
+ENCODER_THREADS = 1
 
 
 def speed(effort: int, pixels: int) -> int:
@@ -167,7 +162,7 @@ def encode_grey(plane: np.ndarray, quality: int, effort: int = 1) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(plane), "L").save(
         buf, "AVIF", quality=int(quality), speed=speed(effort, plane.size), advanced=AOM_OPTIONS,
-        max_threads=threads(effort),
+        max_threads=ENCODER_THREADS,
     )
     return buf.getvalue()
 
