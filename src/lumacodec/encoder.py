@@ -13,7 +13,6 @@ the decoder colourises from L alone.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from . import weights
 from .baselayer import encode_base
@@ -24,14 +23,9 @@ from .hints import encode_hint
 from .images import ImageLike, to_pixels
 from .presets import QUALITIES, Preset
 from .ratecontrol import budget_bytes, encode_to_size
-from .search import ONE_THREAD_ABOVE, TUNES
+from .search import TUNES, plane_threads
 from .search import search as search_settings
 from .threads import pool as thread_pool
-
-#: Above this many pixels a stream's two planes are coded one after the other, the hint first
-#: (the memory of a big photo's encode), as the search's trials are; so they are in a process
-#: held to one thread (a folder's job of ``--threads 1``).
-SERIAL_ABOVE = ONE_THREAD_ABOVE
 
 
 def resolve_preset(quality: int | Preset) -> Preset:
@@ -139,7 +133,7 @@ def encode(
             hint_job = None
             if ab is not None and preset.hint_factor:
                 args = (ab, preset.hint_factor, preset.hint_quality, effort)
-                if L.size > SERIAL_ABOVE or torch.get_num_threads() == 1:
+                if plane_threads(L.size) == 1:  # a big photo, or a one-thread job
                     hint = encode_hint(*args)
                 else:  # beside the L plane's coding (the AV1 encoder releases the GIL)
                     hint_job = pool.submit(encode_hint, *args)

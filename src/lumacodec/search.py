@@ -104,6 +104,12 @@ THREADS = 2
 ONE_THREAD_ABOVE = 8_000_000
 
 
+def plane_threads(pixels: int) -> int:
+    """How many of an image's planes are coded at once: :data:`THREADS`, fewer where the
+    process holds fewer (torch's thread count), one above :data:`ONE_THREAD_ABOVE` pixels."""
+    return 1 if pixels > ONE_THREAD_ABOVE else min(THREADS, torch.get_num_threads())
+
+
 @dataclass(frozen=True)
 class Choice:
     """The settings the search kept, their coded planes and their objective."""
@@ -207,8 +213,7 @@ def search(
     # the resampling release the GIL).
     base_planes = {s: base_plane(L, s) for s in SEARCH_BASE}
     hint_planes = {} if ab is None else {f: pack_hint(ab, f) for f, _ in SEARCH_HINTS}
-    threads = 1 if height * width > ONE_THREAD_ABOVE or ssim is not None else min(
-        THREADS, torch.get_num_threads())
+    threads = 1 if ssim is not None else plane_threads(height * width)
     with thread_pool(threads) as pool:
         hint_jobs = [pool.submit(hint, h) for h in (SEARCH_HINTS if ab is not None else ())]
         base_jobs = [pool.submit(base, (s, q)) for s, qs in SEARCH_BASE.items() for q in qs]
