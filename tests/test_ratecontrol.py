@@ -50,6 +50,15 @@ def test_without_hints_and_for_grey(photo: np.ndarray) -> None:
     assert 0.95 * 2000 <= len(data) <= 2000 and lumacodec.info(data)["mode"] == "L"
 
 
+def test_the_tune_reaches_the_planes_of_a_target(photo: np.ndarray) -> None:
+    """``tune="ssim"`` codes the planes with its own AV1 tuning under a target too, and
+    still fits it."""
+    streams = {tune: lumacodec.encode(photo, target_size=3000, tune=tune)
+               for tune in ("psnr", "ssim")}
+    assert streams["psnr"] != streams["ssim"]
+    assert all(0.95 * 3000 <= len(s) <= 3000 for s in streams.values())
+
+
 def test_a_target_nothing_fits_says_how_small_a_stream_can_be(photo: np.ndarray) -> None:
     with pytest.raises(lumacodec.LumacodecError,
                        match=r"no stream of this image fits in 30 bytes: the smallest is \d+"):

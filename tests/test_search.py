@@ -12,8 +12,10 @@ from skimage import data
 
 import lumacodec
 from lumacodec import QUALITIES, LumacodecError
-from lumacodec.presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES
-from lumacodec.search import MAX_MEASURED, STRIDE, _stride
+from lumacodec.color import rgb_to_lab_planes
+from lumacodec.container import SourceMode
+from lumacodec.presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES, SSIM_LOSSES
+from lumacodec.search import MAX_MEASURED, STRIDE, _ssim_db, _ssim_measure, _stride
 
 
 def _settings(stream: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -129,12 +131,12 @@ def test_choice_for_tiny_and_odd_images(size: tuple[int, int]) -> None:
 
 
 def test_tune_ssim_chooses_by_ms_ssim() -> None:
-    """``tune="ssim"`` measures MS-SSIM: its choice decodes (classically) to an MS-SSIM-dB
-    per bit at least that of the PSNR choice by its own objective, on average over the
-    qualities, and the ladder still rises; a bad tune is refused; an image too small for
-    MS-SSIM falls back to the squared error."""
-    from lumacodec.bench.metrics import ms_ssim_db, ms_ssim_rgb
-    from lumacodec.presets import SEARCH_SLOPES
+    """``tune="ssim"`` measures MS-SSIM: its choice decodes (classically) to a better
+    MS-SSIM per bit than the PSNR choice by its own objective (the loss on the tangent dB
+    scale of each quality), on average over the qualities, and the ladder still rises; a
+    bad tune is refused; an image too small for MS-SSIM is chosen for by the squared error
+    (no MS-SSIM measure)."""
+    from lumacodec.bench.metrics import ms_ssim_rgb
 
     photo = data.astronaut()[:192, :256]
     gain = []
@@ -145,7 +147,8 @@ def test_tune_ssim_chooses_by_ms_ssim() -> None:
             stream = lumacodec.encode(photo, q, tune=tune)
             out = np.asarray(lumacodec.decode(stream, enhance=False))
             bpp = len(stream) * 8 / (192 * 256)
-            scores.append(ms_ssim_db(ms_ssim_rgb(photo, out)) - SEARCH_SLOPES[q - 1] * bpp)
+            loss = np.array(1 - ms_ssim_rgb(photo, out))
+            scores.append(float(_ssim_db(loss, SSIM_LOSSES[q - 1])) - SEARCH_SLOPES[q - 1] * bpp)
             sizes.append((tune, q, len(stream)))
         gain.append(scores[1] - scores[0])
     assert np.mean(gain) > 0, gain
@@ -154,7 +157,25 @@ def test_tune_ssim_chooses_by_ms_ssim() -> None:
     with pytest.raises(LumacodecError, match="tune"):
         lumacodec.encode(photo, 5, tune="vmaf")
     tiny = smooth_rgb(64, 96)
-    assert lumacodec.encode(tiny, 5, tune="ssim") == lumacodec.encode(tiny, 5)
+    L, ab = rgb_to_lab_planes(tiny)
+    assert _ssim_measure(tiny, SourceMode.RGB, L, ab) is None
+    assert lumacodec.decode(lumacodec.encode(tiny, 5, tune="ssim"), enhance=False).size == (96, 64)
+
+
+def test_ssim_db_is_the_tangent_of_the_db_scale_at_the_reference() -> None:
+    """At its quality's reference loss the objective is MS-SSIM dB, with dB's slope there;
+    elsewhere it is linear in the loss (equal losses weigh alike on every photo) and under
+    the dB curve (−10·log10 is convex)."""
+    reference = 0.05
+    db = lambda x: -10 * np.log10(x)  # noqa: E731
+    assert _ssim_db(np.array(reference), reference) == pytest.approx(db(reference))
+    h = 1e-6
+    slope = (_ssim_db(np.array(reference + h), reference) - db(reference)) / h
+    assert slope == pytest.approx((db(reference + h) - db(reference - h)) / (2 * h), rel=1e-4)
+    losses = np.array([0.01, 0.03, 0.2, 0.5])
+    steps = np.diff(_ssim_db(losses, reference)) / np.diff(losses)
+    assert np.allclose(steps, steps[0])
+    assert np.all(_ssim_db(losses, reference) < db(losses))
 
 
 def test_a_big_photo_is_chosen_for_on_a_mosaic_of_its_tiles(monkeypatch) -> None:

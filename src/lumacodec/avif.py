@@ -35,9 +35,13 @@ SPEED_FOR_EFFORT = {PROBE_EFFORT: 9, 0: 6, 1: 6, 2: 2}
 #: time of a plane that costs little (av1-options.md), while big planes keep speed 6.
 SMALL_PLANE = 1 << 17
 SMALL_PLANE_SPEED = 5
-#: libaom options: tuning for PSNR instead of libavif's default saves ~9% of the bits of an
-#: L plane at equal PSNR (BD-rate, 6 sun_hays80 photos, benchmarks/results/presets.md).
-AOM_OPTIONS = {"tune": "psnr"}
+#: libaom options per ``tune`` of the encoder (what its choice optimises).  ``psnr``: tuning
+#: for PSNR instead of libavif's default saves ~9% of the bits of an L plane at equal PSNR
+#: (BD-rate, 6 sun_hays80 photos, benchmarks/results/presets.md).  ``ssim``: libaom's
+#: all-intra image tuning ``iq`` (quantisation matrices, perceptual delta-q) saves ~14% of
+#: the bits of an L plane at equal MS-SSIM for ~5% at equal PSNR
+#: (benchmarks/results/av1-options.md).
+AOM_OPTIONS = {"psnr": {"tune": "psnr"}, "ssim": {"tune": "iq"}}
 #: libaom's threads, fixed: its output depends on how many it is given (a 768×512 plane
 #: differs by ~1% of its bytes between 1 and 2), and a stream must not depend on the
 #: machine that made it.  One, so that a job of one thread (``--threads 1``) holds one core.
@@ -157,12 +161,13 @@ def strip(avif: bytes, width: int, height: int) -> tuple[bytes, bytes] | None:
     return av1c, payload
 
 
-def encode_grey(plane: np.ndarray, quality: int, effort: int = 1) -> bytes:
-    """Encode an HxW uint8 plane as a greyscale (monochrome 8-bit) AVIF file."""
+def encode_grey(plane: np.ndarray, quality: int, effort: int = 1, tune: str = "psnr") -> bytes:
+    """Encode an HxW uint8 plane as a greyscale (monochrome 8-bit) AVIF file, with libaom
+    tuned as :data:`AOM_OPTIONS` says for ``tune``."""
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(plane), "L").save(
-        buf, "AVIF", quality=int(quality), speed=speed(effort, plane.size), advanced=AOM_OPTIONS,
-        max_threads=ENCODER_THREADS,
+        buf, "AVIF", quality=int(quality), speed=speed(effort, plane.size),
+        advanced=AOM_OPTIONS[tune], max_threads=ENCODER_THREADS,
     )
     return buf.getvalue()
 

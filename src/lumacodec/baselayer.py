@@ -107,12 +107,13 @@ def _decode_lossless(body: bytes, height: int, width: int) -> np.ndarray:
     return _reconstruct(residual, Predictor(body[0]))
 
 
-def encode_plane(plane: np.ndarray, quality: int, effort: int = 1) -> bytes:
-    """Code an HxW uint8 plane; ``quality`` 0–100 is AV1's, :data:`LOSSLESS_QUALITY` is exact."""
+def encode_plane(plane: np.ndarray, quality: int, effort: int = 1, tune: str = "psnr") -> bytes:
+    """Code an HxW uint8 plane; ``quality`` 0–100 is AV1's (its encoder tuned for ``tune``:
+    :data:`lumacodec.avif.AOM_OPTIONS`), :data:`LOSSLESS_QUALITY` is exact."""
     if quality == LOSSLESS_QUALITY:
         return bytes([Codec.LOSSLESS]) + _encode_lossless(plane)
     height, width = plane.shape
-    file = avif.encode_grey(plane, quality, effort)
+    file = avif.encode_grey(plane, quality, effort, tune)
     stripped = avif.strip(file, width, height)
     if stripped is None:
         return bytes([Codec.AVIF]) + file
@@ -151,9 +152,11 @@ def base_plane(L: np.ndarray, scale: int) -> np.ndarray:
     return L_to_u8(downsample(L, scale))
 
 
-def encode_base(L: np.ndarray, scale: int, quality: int, effort: int = 1) -> bytes:
+def encode_base(
+    L: np.ndarray, scale: int, quality: int, effort: int = 1, tune: str = "psnr"
+) -> bytes:
     """Code an L plane (H, W) as the base layer: area-downsampled by ``scale``, 8 bits."""
-    return encode_plane(base_plane(L, scale), quality, effort)
+    return encode_plane(base_plane(L, scale), quality, effort, tune)
 
 
 def decode_base(data: bytes, height: int, width: int, scale: int) -> np.ndarray:

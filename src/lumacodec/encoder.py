@@ -73,8 +73,10 @@ def encode(
         0, ``False`` takes the ladder's settings at any effort.  A :class:`Preset` quality is
         always used as it is.
     tune
-        What the per-image choice optimises: ``"psnr"`` (PSNR-RGB) or ``"ssim"`` (MS-SSIM;
-        each trial is measured in sRGB, so the encode is several times slower).
+        What the encode optimises: ``"psnr"`` (PSNR-RGB) or ``"ssim"`` (MS-SSIM).  It tunes
+        the AV1 encoder of the planes (:data:`lumacodec.avif.AOM_OPTIONS`: ``tune=iq`` for
+        ``"ssim"``) and the per-image choice's objective (for ``"ssim"`` each trial is
+        measured in sRGB, so the encode is several times slower).
     target_bpp, target_size
         Rate control (:mod:`lumacodec.ratecontrol`): instead of ``quality``, the best
         settings whose stream is at most this many bits per pixel, or bytes.  Never over the
@@ -121,7 +123,7 @@ def encode(
         budget = budget_bytes(height * width, target_bpp, target_size)
         return encode_to_size(
             L, ab, budget, effort,
-            lambda p, base, hint: pack(Stream(header(p, hint is not None), base, hint)),
+            lambda p, base, hint: pack(Stream(header(p, hint is not None), base, hint)), tune,
         )
     base = hint = None
     if search:
@@ -132,14 +134,14 @@ def encode(
         with thread_pool(1) as pool:
             hint_job = None
             if ab is not None and preset.hint_factor:
-                args = (ab, preset.hint_factor, preset.hint_quality, effort)
+                args = (ab, preset.hint_factor, preset.hint_quality, effort, tune)
                 if plane_threads(L.size) == 1:  # a big photo, or a one-thread job
                     hint = encode_hint(*args)
                 else:  # beside the L plane's coding (the AV1 encoder releases the GIL)
                     hint_job = pool.submit(encode_hint, *args)
                 del args
             del ab  # a big photo's a/b (8 bytes a pixel) is let go before the L plane's coding
-            base = encode_base(L, preset.scale, preset.base_quality, effort)
+            base = encode_base(L, preset.scale, preset.base_quality, effort, tune)
             if hint_job is not None:
                 hint = hint_job.result()
     return pack(Stream(header(preset, hint is not None), base, hint))

@@ -38,9 +38,11 @@ def unpack_hint(plane: np.ndarray) -> np.ndarray:
     return np.stack([u8_to_ab(plane[:, :w]), u8_to_ab(plane[:, w:])])
 
 
-def encode_hint(ab: np.ndarray, factor: int, quality: int, effort: int = 1) -> bytes:
+def encode_hint(
+    ab: np.ndarray, factor: int, quality: int, effort: int = 1, tune: str = "psnr"
+) -> bytes:
     """Code the a/b planes (2, H, W) as a hint at 1/``factor`` resolution."""
-    return encode_plane(pack_hint(ab, factor), quality, effort)
+    return encode_plane(pack_hint(ab, factor), quality, effort, tune)
 
 
 def decode_hint(data: bytes, height: int, width: int, factor: int) -> np.ndarray:

@@ -54,6 +54,7 @@ class _Coder:
     L: np.ndarray
     ab: np.ndarray | None
     effort: int
+    tune: str
     pack: Packer
     bases: dict[tuple[int, int], bytes] = field(default_factory=dict)
     hints: dict[tuple[int, int], bytes] = field(default_factory=dict)
@@ -62,12 +63,12 @@ class _Coder:
     def stream(self, preset: Preset) -> bytes:
         base_key = (preset.scale, preset.base_quality)
         if base_key not in self.bases:
-            self.bases[base_key] = encode_base(self.L, *base_key, self.effort)
+            self.bases[base_key] = encode_base(self.L, *base_key, self.effort, self.tune)
         hint = None
         if self.ab is not None and preset.hint_factor:
             hint_key = (preset.hint_factor, preset.hint_quality)
             if hint_key not in self.hints:
-                self.hints[hint_key] = encode_hint(self.ab, *hint_key, self.effort)
+                self.hints[hint_key] = encode_hint(self.ab, *hint_key, self.effort, self.tune)
             hint = self.hints[hint_key]
         data = self.pack(preset, self.bases[base_key], hint)
         self.sizes[preset] = len(data)
@@ -112,13 +113,15 @@ def _refinements(k: int) -> list[list[Preset]]:
 
 
 def encode_to_size(
-    L: np.ndarray, ab: np.ndarray | None, budget: int, effort: int, pack: Packer
+    L: np.ndarray, ab: np.ndarray | None, budget: int, effort: int, pack: Packer,
+    tune: str = "psnr",
 ) -> bytes:
     """The stream of the best settings (see the module docstring) of at most ``budget`` bytes.
 
     ``L`` (H, W) and ``ab`` (2, H, W, or None: no hint) are the image's Lab planes; ``pack``
-    makes a stream of a preset and its coded planes."""
-    coder = _Coder(L, ab, effort, pack)
+    makes a stream of a preset and its coded planes; ``tune`` tunes the AV1 encoder of the
+    planes (:data:`lumacodec.avif.AOM_OPTIONS`)."""
+    coder = _Coder(L, ab, effort, tune, pack)
     rung = _largest_fitting(coder, list(QUALITIES), budget)
     k = QUALITIES.index(rung) if rung is not None else -1
     fitting = [] if rung is None else [rung]
