@@ -17,6 +17,10 @@ networks do to one photo (their gain varies as much between photos as between se
 
     python benchmarks/tune_network_gains.py --images ../shared/datasets/bsds500/val \
         --limit 12 --out benchmarks/results/network-gains.md
+
+``--effort 2`` and ``--tune ssim`` code the planes as those encodes do (AV1 speed 2; libaom
+``tune=iq``), to see whether the networks, trained on effort 1's ``tune=psnr`` planes, keep
+their gain on them.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ def main() -> None:
     parser.add_argument("--images", type=Path, required=True)
     parser.add_argument("--limit", type=int, default=12)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--effort", type=int, default=1, choices=(0, 1, 2))
+    parser.add_argument("--tune", default="psnr", choices=("psnr", "ssim"))
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -62,12 +68,13 @@ def main() -> None:
         L, ab = rgb_to_lab_planes(np.asarray(Image.open(path).convert("RGB")))
         size = L.shape
         for s, q in bases:
-            low = decode_base(encode_plane(base_plane(L, s), q), *size, s)
+            low = decode_base(encode_plane(base_plane(L, s), q, args.effort, args.tune), *size, s)
             classical = mse(upsample_base(low, s, size), L)
             network = mse(np.clip(super_resolve(low, s, q, size, nets, cpu), 0, 100), L)
             base_db[s, q].append(10 * np.log10(max(classical, 1e-9) / max(network, 1e-9)))
         for f, hq in SEARCH_HINTS:
-            small = decode_hint(encode_plane(pack_hint(ab, f), hq), *size, f)
+            coded = encode_plane(pack_hint(ab, f), hq, args.effort, args.tune)
+            small = decode_hint(coded, *size, f)
             classical = mse(upsample_hint(small, f, size), ab)
             restored = upsample_hint(restore_hint(small, L, f, hq, nets, cpu), f, size)
             network = mse(colorize(L, restored, f, nets, cpu), ab)
@@ -77,7 +84,8 @@ def main() -> None:
         "",
         f"{len(files)} photos of `{args.images}`, network set `{nets.id.hex()}`, "
         f"{time.time() - t0:.0f} s. Command: `python benchmarks/tune_network_gains.py "
-        f"--images {args.images} --limit {args.limit} --out {args.out}`",
+        f"--images {args.images} --limit {args.limit} --effort {args.effort} --tune {args.tune} "
+        f"--out {args.out}` (planes coded at effort {args.effort}, tune {args.tune})",
         "",
         "Gain in dB of the mean square error over the classical reconstruction (L: bicubic of "
         "the decoded base layer; a/b: bicubic of the decoded hint, with the exact L), mean "

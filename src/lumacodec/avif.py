@@ -38,9 +38,10 @@ SMALL_PLANE_SPEED = 5
 #: libaom options per ``tune`` of the encoder (what its choice optimises).  ``psnr``: tuning
 #: for PSNR instead of libavif's default saves ~9% of the bits of an L plane at equal PSNR
 #: (BD-rate, 6 sun_hays80 photos, benchmarks/results/presets.md).  ``ssim``: libaom's
-#: all-intra image tuning ``iq`` (quantisation matrices, perceptual delta-q) saves ~14% of
-#: the bits of an L plane at equal MS-SSIM for ~5% at equal PSNR
-#: (benchmarks/results/av1-options.md).
+#: all-intra image tuning ``iq`` (quantisation matrices, perceptual delta-q) takes the
+#: BD-rate of ``--tune ssim``'s MS-SSIM against AVIF from +19.6% to +1.0%, or with the
+#: shipped weighing of the choice from +1.2% to −5.9%, for 5–8 points of PSNR (12
+#: bsds500/val photos, benchmarks/results/tune-ssim.md).
 AOM_OPTIONS = {"psnr": {"tune": "psnr"}, "ssim": {"tune": "iq"}}
 #: libaom's threads, fixed: its output depends on how many it is given (a 768×512 plane
 #: differs by ~1% of its bytes between 1 and 2), and a stream must not depend on the

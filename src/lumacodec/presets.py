@@ -66,8 +66,9 @@ SEARCH_HINTS: tuple[tuple[int, int], ...] = (
 # spends the ladder's mean rate.  Quality 10 takes the best of the pool.
 SEARCH_SLOPES: tuple[float, ...] = (108.3, 46.9, 39.8, 27.8, 20.5, 18.0, 14.5, 10.8, 8.1, 0.5)
 #: ``tune="ssim"``: per quality, the mean MS-SSIM loss (1 − MS-SSIM) of its streams, at
-#: which the choice weighs a photo's loss against its rate (:func:`lumacodec.search._ssim_db`;
-#: 12 photos of bsds500/val, benchmarks/results/...).
+#: which the choice weighs a photo's loss against its rate (:func:`lumacodec.search._ssim_db`).
+#: Measured on 12 photos of bsds500/val with the losses weighed in dB per photo; the streams
+#: of the shipped weighing land within 20% of them (benchmarks/results/tune-ssim.md).
 SSIM_LOSSES: tuple[float, ...] = (0.31, 0.18, 0.15, 0.112, 0.081, 0.064, 0.050, 0.035, 0.0198,
                                   0.00234)
 
