@@ -123,7 +123,8 @@ def encode(
         budget = budget_bytes(height * width, target_bpp, target_size)
         return encode_to_size(
             L, ab, budget, effort,
-            lambda p, base, hint: pack(Stream(header(p, hint is not None), base, hint)), tune,
+            lambda p, base, hint: pack(Stream(header(p, hint is not None), base, hint)),
+            tune=tune,
         )
     base = hint = None
     if search:

@@ -319,12 +319,12 @@ def _chain(nbytes: np.ndarray, db: Sequence[np.ndarray], pixels: int
     larger than the quality below's by the margin of :data:`MIN_STEP` and :data:`MIN_BYTES`."""
     bpp = nbytes * 8 / pixels
     chain: list[tuple[tuple[int, int], float]] = []
-    for i, slope in enumerate(SEARCH_SLOPES):
+    for slope, quality_db in zip(SEARCH_SLOPES, db, strict=True):
         larger = (nbytes >= nbytes[chain[-1][0]] * MIN_STEP + MIN_BYTES if chain
                   else nbytes > 0)
         if not larger.any():
             break
-        j = np.where(larger, db[i] - slope * bpp, -np.inf)
+        j = np.where(larger, quality_db - slope * bpp, -np.inf)
         pick = np.unravel_index(int(np.argmax(j)), j.shape)
         chain.append(((int(pick[0]), int(pick[1])), float(j[pick])))
     return chain
