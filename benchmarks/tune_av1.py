@@ -8,6 +8,10 @@ the score is the BD-rate of PSNR-L (8-bit plane) over bytes against today's sett
 
     python benchmarks/tune_av1.py --images ../shared/datasets/bsds500/val --limit 12 \
         --out benchmarks/results/av1-options.md
+
+``--slowest`` measures instead libaom's two slowest speeds, 0 and 1, against effort 2's
+(full-resolution planes of the first ``--speed-limit`` photos): whether best mode has more to
+take from AV1 (benchmarks/results/av1-slowest.md).
 """
 
 from __future__ import annotations
@@ -91,6 +95,34 @@ def measure(plane_sets: dict[int, list[np.ndarray]], speed: int, options: dict[s
     return result
 
 
+def slowest(paths: list[Path], args: argparse.Namespace) -> None:
+    """Speeds 0 and 1 against effort 2's speed on the full-resolution planes of ``paths``."""
+    t0 = time.perf_counter()
+    full = {1: planes(paths)[1]}
+    anchor_speed = avif.SPEED_FOR_EFFORT[2]
+    anchor = measure(full, anchor_speed, BASE)[1]
+    rows = [f"| {anchor_speed} | +0.00% | {anchor[2]:.2f} |"]
+    for speed in (1, 0):
+        rates, dists, seconds = measure(full, speed, BASE)[1]
+        rows.append(f"| {speed} | {bd_rate(anchor[0], anchor[1], rates, dists).value:+.2f}% "
+                    f"| {seconds:.2f} |")
+        print(rows[-1], flush=True)
+    lines = [
+        "# libaom's slowest speeds on lumacodec's full-resolution L planes",
+        "",
+        f"`python benchmarks/tune_av1.py --images {args.images} --speed-limit {len(paths)} "
+        f"--slowest --out {args.out}` ({time.perf_counter() - t0:.0f} s).  Planes: L of the "
+        f"first {len(paths)} photos of {args.images.name} at qualities "
+        f"{', '.join(map(str, QUALITIES[1]))}; BD-rate of PSNR-L over bytes against best "
+        f"mode's speed {anchor_speed} (`tune=psnr`), and seconds per encode (one thread).",
+        "",
+        "| speed | BD-rate | s/encode |",
+        "|---:|---:|---:|",
+        *rows,
+    ]
+    args.out.write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=Path, required=True)
@@ -98,9 +130,14 @@ def main() -> None:
     ap.add_argument("--speed-limit", type=int, default=6,
                     help="images for the speed sweep (slow speeds are slow)")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--slowest", action="store_true",
+                    help="measure speeds 0 and 1 against effort 2's speed instead")
     args = ap.parse_args()
     paths = sorted(p for p in args.images.iterdir()
                    if p.suffix.lower() in {".jpg", ".png"})[: args.limit]
+    if args.slowest:
+        slowest(paths[: args.speed_limit], args)
+        return
     sets = planes(paths)
     few = {s: v[: args.speed_limit] for s, v in sets.items()}
     rows: list[tuple[str, str, dict]] = []

@@ -173,6 +173,29 @@ def test_sr_patches_at_scale_1_pair_the_coded_plane_with_the_original(cached: li
     assert SuperResolution(1, channels=8, blocks=1)(low, q).shape == target.shape
 
 
+def test_slow_effort_planes_are_coded_at_that_effort_and_drawn_evenly(
+        dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    image = data.list_images(dataset, ["val"])[0]
+    keys = ["L", data.plane_key(1, 20), data.plane_key(1, 20, 2)]
+    assert keys[1:] == ["x1_q20", "x1_q20_e2"] and keys[2] in data.slow_keys()
+    efforts: list[int] = []
+    real = data.encode_plane
+    monkeypatch.setattr(data, "encode_plane", lambda plane, q, effort: efforts.append(effort)
+                        or real(plane, q, effort))
+    path = data.build_cache([image], tmp_path, workers=1, log=False, keys=keys)[0]
+    assert sorted(efforts) == [data.EFFORT, 2]
+    assert "x1_q20_e2" not in data.missing_keys(path)  # the default set has no slow planes
+    record = data.load_cache([path], keys)[0]
+    assert not np.array_equal(record["x1_q20"], record["x1_q20_e2"])  # another coding
+    patches = data.SRPatches([record], scale=1, patch=128, qualities=(20,), efforts=(1, 2))
+    pick = patches.low_plane(record, 20, effort=2) / 100
+    low = patches.sample(np.random.default_rng(0), 40)[0].numpy()[:, 0]
+    # a 128-px patch of a 128-px image is the plane up to a flip or rotation
+    from_slow = [any(np.allclose(v, np.rot90(f, k)) for f in (pick, pick.T) for k in range(4))
+                 for v in low]
+    assert 10 < sum(from_slow) < 30
+
+
 def test_color_patches_and_hint_crop(cached: list[dict]) -> None:
     patches = data.ColorPatches(cached, patch=64, p_no_hint=0.3)
     L, hint, factors, ab = patches.sample(np.random.default_rng(0), 8)

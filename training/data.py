@@ -64,6 +64,11 @@ FIRST_HINT_QUALITIES = (40, 50, 60, 70, 80)
 SIZE_MULTIPLE = 4
 #: AV1 effort used for the caches (the encoder's default; decoding is the same for all).
 EFFORT = 1
+#: The other efforts whose full-resolution planes the caches can also hold (``x1_q{q}_e2``):
+#: best mode codes its planes at a slower AV1 speed, whose artefacts differ, and a restorer
+#: trained on effort 1's planes alone keeps little of its gain on them
+#: (benchmarks/results/network-gains-effort2.md).
+SLOW_EFFORTS = (2,)
 CACHE_VERSION = "v2"  # v2: AV1 planes coded with tune=psnr
 
 
@@ -108,10 +113,21 @@ def cache_key(image: Path) -> str:
     return f"{image.parent.parent.name}_{image.parent.name}__{image.stem}"
 
 
+def plane_key(scale: int, quality: int, effort: int = EFFORT) -> str:
+    """The cache key of the decoded L plane at 1/``scale``, base ``quality``, AV1 ``effort``."""
+    return f"x{scale}_q{quality}" + ("" if effort == EFFORT else f"_e{effort}")
+
+
 def plane_keys() -> list[str]:
     """The decoded planes a complete cache file holds (besides ``L`` and ``ab``)."""
-    keys = [f"x{s}_q{q}" for s, qualities in SR_QUALITIES.items() for q in qualities]
+    keys = [plane_key(s, q) for s, qualities in SR_QUALITIES.items() for q in qualities]
     return keys + [f"hint_f{f}_q{q}" for f in HINT_FACTORS for q in HINT_QUALITIES]
+
+
+def slow_keys(efforts: Iterable[int] = SLOW_EFFORTS) -> list[str]:
+    """The full-resolution planes of the slower ``efforts``, which a cache holds on request
+    (they take ~15x the time of effort 1's to code)."""
+    return [plane_key(1, q, e) for e in efforts for q in SR_QUALITIES[1]]
 
 
 def code_image(rgb: np.ndarray, keys: Collection[str] | None = None) -> dict[str, np.ndarray]:
@@ -124,11 +140,12 @@ def code_image(rgb: np.ndarray, keys: Collection[str] | None = None) -> dict[str
     for s, qualities in SR_QUALITIES.items():
         low = L_to_u8(downsample(L, s))
         for q in qualities:
-            if f"x{s}_q{q}" in wanted:
-                out[f"x{s}_q{q}"] = (
-                    low if q == LOSSLESS_QUALITY
-                    else decode_plane(encode_plane(low, q, EFFORT), *low.shape)
-                )
+            for effort in (EFFORT, *SLOW_EFFORTS):
+                if plane_key(s, q, effort) in wanted:
+                    out[plane_key(s, q, effort)] = (
+                        low if q == LOSSLESS_QUALITY
+                        else decode_plane(encode_plane(low, q, effort), *low.shape)
+                    )
     H, W = L.shape
     for f in HINT_FACTORS:
         for q in HINT_QUALITIES:
@@ -141,7 +158,8 @@ def code_image(rgb: np.ndarray, keys: Collection[str] | None = None) -> dict[str
 def missing_keys(target: Path, keys: Collection[str] | None = None) -> list[str]:
     """The planes of ``keys`` (default :func:`plane_keys`) that the cache file ``target``
     lacks (all if absent)."""
-    wanted = plane_keys() if keys is None else [k for k in plane_keys() if k in set(keys)]
+    known = plane_keys() + slow_keys()
+    wanted = plane_keys() if keys is None else [k for k in known if k in set(keys)]
     if not target.exists():
         return wanted
     with np.load(target) as z:  # reads the zip directory only
@@ -267,7 +285,9 @@ class SRPatches:
     capacity where streams are.  ``clean`` trains on bicubic-downsampled, uncoded L instead
     (``x{scale}_bicubic``, see :func:`add_clean_planes`; quality input 1.0), for
     :func:`lumacodec.enhance`; ``restored`` takes coded planes after the ×1 network
-    (:func:`add_restored_planes`).  Images are drawn in proportion to their area, so large
+    (:func:`add_restored_planes`).  ``efforts`` are the AV1 efforts whose planes the
+    patches are drawn from, evenly (the decoder cannot tell which coded a stream, so a
+    restorer learns them all).  Images are drawn in proportion to their area, so large
     photos (the richest detail) give more patches.
     """
 
@@ -279,6 +299,7 @@ class SRPatches:
     focus_share: float = 0.5
     clean: bool = False
     restored: bool = False
+    efforts: tuple[int, ...] = (EFFORT,)
     weights: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -292,20 +313,22 @@ class SRPatches:
             raise ValueError(f"no image is large enough for {p}px patches at x{self.scale}")
         self.weights = _area_weights([r["L"].size for r in self.records])
 
-    def low_key(self, q: int, raw: bool = False) -> str:
-        """The record key of the network's input plane at base quality ``q`` (``raw``: as
-        decoded, before any restoration: what the classical decoder upsamples)."""
+    def low_key(self, q: int, raw: bool = False, effort: int = EFFORT) -> str:
+        """The record key of the network's input plane at base quality ``q`` coded at AV1
+        ``effort`` (``raw``: as decoded, before any restoration: what the classical decoder
+        upsamples)."""
         s = self.scale
         if self.clean:
             return f"x{s}_bicubic"
         if self.restored and q != LOSSLESS_QUALITY and not raw:
             return f"x{s}_q{q}_restored"
-        return f"x{s}_q{q}"
+        return plane_key(s, q, effort)
 
     def low_plane(self, record: dict[str, np.ndarray], q: int, raw: bool = False,
-                  box: tuple[slice, slice] = (slice(None), slice(None))) -> np.ndarray:
+                  box: tuple[slice, slice] = (slice(None), slice(None)),
+                  effort: int = EFFORT) -> np.ndarray:
         """The ``box`` of that plane as L in [0, 100], float32 (cropped before converting)."""
-        plane = record[self.low_key(q, raw)][box]
+        plane = record[self.low_key(q, raw, effort)][box]
         return u8_to_L(plane) if plane.dtype == np.uint8 else plane.astype(np.float32)
 
     def sample(self, rng: np.random.Generator, batch: int) -> tuple[torch.Tensor, ...]:
@@ -318,10 +341,12 @@ class SRPatches:
             else:
                 focus = self.focus and rng.random() < self.focus_share
                 q = int(rng.choice(self.focus if focus else self.qualities))
-            h, w = r[self.low_key(q)].shape
+            effort = self.efforts[int(rng.integers(len(self.efforts)))]
+            h, w = r[self.low_key(q, effort=effort)].shape
             y = int(rng.integers(0, h - p + 1))
             x = int(rng.integers(0, w - p + 1))
-            lo = self.low_plane(r, q, box=np.s_[y : y + p, x : x + p]) * (1.0 / 100.0)
+            lo = self.low_plane(r, q, box=np.s_[y : y + p, x : x + p], effort=effort) * (
+                1.0 / 100.0)
             hi = r["L"][s * y : s * (y + p), s * x : s * (x + p)] * (1.0 / 100.0)
             lo, hi = dihedral([lo, hi], rng)
             lows.append(lo)

@@ -17,6 +17,7 @@ the first ones).
 from __future__ import annotations
 
 import argparse
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,13 +73,14 @@ class SRTask:
         # the scale's usual qualities, or, for a run on others only (a restorer of the top
         # qualities), those it trains on
         shown = [q for q in VAL_QUALITIES[s] if q in p.qualities] or sorted(p.qualities)
-        for q in [data.LOSSLESS_QUALITY] if p.clean else shown:
+        for q, effort in itertools.product([data.LOSSLESS_QUALITY] if p.clean else shown,
+                                           p.efforts):
             lows, raws, targets = [], [], []
             for r in self.val_records:
                 y, x = data.center_origin(r["L"].shape, c, s)
                 box = np.s_[y // s : (y + c) // s, x // s : (x + c) // s]
-                lows.append(p.low_plane(r, q, box=box))
-                raws.append(p.low_plane(r, q, raw=True, box=box))
+                lows.append(p.low_plane(r, q, box=box, effort=effort))
+                raws.append(p.low_plane(r, q, raw=True, box=box, effort=effort))
                 targets.append(r["L"][y : y + c, x : x + c])
 
             def batch(planes: list[np.ndarray]) -> torch.Tensor:
@@ -89,10 +91,11 @@ class SRTask:
             p_net = psnr(model(batch(lows), qin), target).mean().item()
             p_bic = psnr(upsample_tensor(batch(raws), s), target).mean().item()
             tag = CLEAN if p.clean else "lossless" if q == data.LOSSLESS_QUALITY else f"q{q}"
+            tag += "" if effort == data.EFFORT else f"_e{effort}"
             metrics[f"psnr_{tag}"] = p_net
             metrics[f"gain_{tag}"] = p_net - p_bic
-            gains[q] = p_net - p_bic
-        scored = [g for q, g in gains.items() if q in p.focus] or list(gains.values())
+            gains[q, effort] = p_net - p_bic
+        scored = [g for (q, _), g in gains.items() if q in p.focus] or list(gains.values())
         metrics["gain_db"] = float(np.mean(scored))
         return metrics
 
@@ -211,6 +214,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="with --restored-input: the x1 network that restores the coded "
                              "planes first: sr_x1, or the bundled set's fast restorer of each "
                              "base quality (sr_x1 where none serves it)")
+    parser.add_argument("--efforts", default=str(data.EFFORT),
+                        help="comma-separated AV1 efforts whose coded planes the patches are "
+                             f"drawn from, evenly (scale 1; {data.EFFORT} and any of "
+                             f"{data.SLOW_EFFORTS})")
     parser.add_argument("--loss", choices=("l1", "mse"), default="l1")
     add_data_arguments(parser)
     add_loop_arguments(parser, {"name": "", "batch": 16, "lr": 5e-4, "val_every": 500})
@@ -226,7 +233,12 @@ def main(argv: list[str] | None = None) -> None:
     if not set(focus) <= set(qualities) <= set(data.SR_QUALITIES[s]):
         parser.error(f"--focus must be among --qualities, and those among the cached "
                      f"{data.SR_QUALITIES[s]}")
-    keys = ["L", *(f"x{s}_q{q}" for q in data.SR_QUALITIES[s])]
+    efforts = tuple(int(e) for e in args.efforts.split(",") if e)
+    if not efforts or not set(efforts) <= {data.EFFORT, *data.SLOW_EFFORTS}:
+        parser.error(f"--efforts must be among {(data.EFFORT, *data.SLOW_EFFORTS)}")
+    if efforts != (data.EFFORT,) and (s != 1 or args.clean):
+        parser.error("--efforts other than the default need --scale 1")
+    keys = ["L", *(data.plane_key(s, q, e) for q in data.SR_QUALITIES[s] for e in efforts)]
     records, val_records, description = prepare(args, ["L"] if args.clean else keys)
     if args.clean:
         data.add_clean_planes(records, s)
@@ -255,7 +267,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{n} (sha256 {sha[:12]})" for n, sha in shas.items())
         extra = {"restored_by": shas["sr_x1"] if args.input_restorer == "sr_x1" else shas}
     patches = data.SRPatches(records, s, args.patch or (48 if s == 4 else 64), qualities,
-                             focus, args.focus_share, args.clean, args.restored_input)
+                             focus, args.focus_share, args.clean, args.restored_input, efforts)
+    if efforts != (data.EFFORT,):
+        description += f"; planes coded at AV1 efforts {', '.join(map(str, efforts))}, evenly"
     torch.manual_seed(args.seed)
     if args.init:
         init = load_network(args.init)
