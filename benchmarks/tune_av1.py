@@ -74,11 +74,11 @@ def measure(plane_sets: dict[int, list[np.ndarray]], speed: int, options: dict[s
             ) -> dict[int, tuple[list[float], list[float], float]]:
     """Per scale: mean bpp and mean PSNR per quality, and seconds per encode."""
     result = {}
-    for s, qualities in QUALITIES.items():
+    for s, plane_set in plane_sets.items():
         rates, dists, seconds, n = [], [], 0.0, 0
-        for q in qualities:
+        for q in QUALITIES[s]:
             bpp, db = [], []
-            for plane in plane_sets[s]:
+            for plane in plane_set:
                 buf = io.BytesIO()
                 t = time.perf_counter()
                 Image.fromarray(plane, "L").save(buf, "AVIF", quality=q, speed=speed, max_threads=1,

@@ -21,11 +21,16 @@ networks do to one photo (their gain varies as much between photos as between se
 ``--effort 2`` and ``--tune ssim`` code the planes as those encodes do (AV1 speed 2; libaom
 ``tune=iq``), to see whether the networks, trained on effort 1's ``tune=psnr`` planes, keep
 their gain on them.
+
+``--restorer sr_x1_fine=runs/wexp/sr_x1_fine_mix.safetensors`` measures a candidate in place
+of a bundled full-resolution restorer before it is adopted; the ×2 and ×4 rows are then left
+out (the cascades were trained on the bundled restorers' output, and run them first).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -38,6 +43,7 @@ from lumacodec.baselayer import base_plane, decode_base, encode_plane, upsample_
 from lumacodec.color import rgb_to_lab_planes
 from lumacodec.decoder import colorize, restore_hint, super_resolve
 from lumacodec.hints import decode_hint, pack_hint, upsample_hint
+from lumacodec.networks import load_network
 from lumacodec.presets import SEARCH_BASE, SEARCH_HINTS
 from lumacodec.search import BEYOND_POOL
 
@@ -53,16 +59,29 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--effort", type=int, default=1, choices=(0, 1, 2))
     parser.add_argument("--tune", default="psnr", choices=("psnr", "ssim"))
+    parser.add_argument("--restorer", action="append", default=[], metavar="NAME=FILE",
+                        help=f"a weights file in place of the bundled restorer NAME (one of "
+                             f"{', '.join(weights.RESTORERS)}); measures scale 1 only")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    swapped = dict(item.split("=", 1) for item in args.restorer)
+    if not set(swapped) <= set(weights.RESTORERS):
+        parser.error(f"--restorer names one of {', '.join(weights.RESTORERS)}")
     torch.set_num_threads(args.threads)
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".png"))
     files = files[: args.limit]
-    nets = weights.bundled().to(torch.device("cpu"))
+    nets = weights.bundled()
+    if swapped:
+        nets = dataclasses.replace(nets, restorers={
+            **nets.restorers, **{n: load_network(f) for n, f in swapped.items()}})
     cpu = torch.device("cpu")
+    nets = nets.to(cpu)
     bases = [(s, q) for s, qs in SEARCH_BASE.items() for q in qs] + list(BEYOND_POOL)
+    hints = SEARCH_HINTS
+    if swapped:  # the cascades expect the bundled restorers' output; hints are not theirs
+        bases, hints = [(s, q) for s, q in bases if s == 1], ()
     base_db: dict[tuple[int, int], list[float]] = {b: [] for b in bases}
-    hint_db: dict[tuple[int, int], list[float]] = {h: [] for h in SEARCH_HINTS}
+    hint_db: dict[tuple[int, int], list[float]] = {h: [] for h in hints}
     t0 = time.time()
     for path in files:
         L, ab = rgb_to_lab_planes(np.asarray(Image.open(path).convert("RGB")))
@@ -72,7 +91,7 @@ def main() -> None:
             classical = mse(upsample_base(low, s, size), L)
             network = mse(np.clip(super_resolve(low, s, q, size, nets, cpu), 0, 100), L)
             base_db[s, q].append(10 * np.log10(max(classical, 1e-9) / max(network, 1e-9)))
-        for f, hq in SEARCH_HINTS:
+        for f, hq in hints:
             coded = encode_plane(pack_hint(ab, f), hq, args.effort, args.tune)
             small = decode_hint(coded, *size, f)
             classical = mse(upsample_hint(small, f, size), ab)
@@ -82,10 +101,12 @@ def main() -> None:
     lines = [
         "# What the networks add to each setting of the search's pool",
         "",
-        f"{len(files)} photos of `{args.images}`, network set `{nets.id.hex()}`, "
-        f"{time.time() - t0:.0f} s. Command: `python benchmarks/tune_network_gains.py "
+        f"{len(files)} photos of `{args.images}`, network set `{nets.id.hex()}`"
+        + "".join(f", {n} from `{f}`" for n, f in swapped.items())
+        + f", {time.time() - t0:.0f} s. Command: `python benchmarks/tune_network_gains.py "
         f"--images {args.images} --limit {args.limit} --effort {args.effort} --tune {args.tune} "
-        f"--out {args.out}` (planes coded at effort {args.effort}, tune {args.tune})",
+        + "".join(f"--restorer {n}={f} " for n, f in swapped.items())
+        + f"--out {args.out}` (planes coded at effort {args.effort}, tune {args.tune})",
         "",
         "Gain in dB of the mean square error over the classical reconstruction (L: bicubic of "
         "the decoded base layer; a/b: bicubic of the decoded hint, with the exact L), mean "
@@ -94,9 +115,9 @@ def main() -> None:
         "| base layer (scale, quality) | L gain dB |", "|---|---:|",
         *(f"| ×{s}, {q} | {np.mean(v):+.3f} |" for (s, q), v in base_db.items()),
         "",
-        "| hint (1/f, quality) | a/b gain dB |", "|---|---:|",
-        *(f"| 1/{f}, {q} | {np.mean(v):+.3f} |" for (f, q), v in hint_db.items()),
-        "",
+        *(["| hint (1/f, quality) | a/b gain dB |", "|---|---:|",
+           *(f"| 1/{f}, {q} | {np.mean(v):+.3f} |" for (f, q), v in hint_db.items()), ""]
+          if hint_db else []),
         "Used as a correction of the search's classical estimate (each plane's error less "
         "its setting's gain), these made the default encode's BD-rate PSNR-RGB against AVIF "
         "worse on the first 16 photos of bsds500/test: −16.57% → −16.20% (L and a/b gains), "

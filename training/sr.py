@@ -17,8 +17,10 @@ the first ones).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -214,6 +216,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="with --restored-input: the x1 network that restores the coded "
                              "planes first: sr_x1, or the bundled set's fast restorer of each "
                              "base quality (sr_x1 where none serves it)")
+    parser.add_argument("--restorer", action="append", default=[], metavar="NAME=FILE",
+                        help="with --input-restorer fast: this weights file in place of the "
+                             f"bundled restorer NAME (one of {', '.join(weights.RESTORERS)}), "
+                             "for a cascade that goes with restorers not yet adopted")
     parser.add_argument("--efforts", default=str(data.EFFORT),
                         help="comma-separated AV1 efforts whose coded planes the patches are "
                              f"drawn from, evenly (scale 1; {data.EFFORT} and any of "
@@ -233,6 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     if not set(focus) <= set(qualities) <= set(data.SR_QUALITIES[s]):
         parser.error(f"--focus must be among --qualities, and those among the cached "
                      f"{data.SR_QUALITIES[s]}")
+    swapped = dict(item.split("=", 1) for item in args.restorer)
+    if swapped and (args.input_restorer != "fast" or not args.restored_input):
+        parser.error("--restorer goes with --restored-input --input-restorer fast")
+    if not set(swapped) <= set(weights.RESTORERS):
+        parser.error(f"--restorer names one of {', '.join(weights.RESTORERS)}")
     efforts = tuple(int(e) for e in args.efforts.split(",") if e)
     if not efforts or not set(efforts) <= {data.EFFORT, *data.SLOW_EFFORTS}:
         parser.error(f"--efforts must be among {(data.EFFORT, *data.SLOW_EFFORTS)}")
@@ -246,8 +257,13 @@ def main(argv: list[str] | None = None) -> None:
         description += "; inputs bicubic-downsampled, uncoded"
     extra = {}
     if args.restored_input:
+        files = {n: weights.BUNDLED_DIR / f"{n}.safetensors"
+                 for n in ("sr_x1", *weights.RESTORERS)}
         if args.input_restorer == "fast":
             restorer = weights.bundled()
+            files.update({n: Path(f) for n, f in swapped.items()})
+            restorer = dataclasses.replace(restorer, restorers={
+                **restorer.restorers, **{n: load_network(files[n]) for n in swapped}})
             used = ["sr_x1", *(n for n in weights.RESTORERS if n in restorer.restorers)]
         else:
             restorer = weights.NetworkSet(
@@ -262,9 +278,10 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
         for recs in (records, val_records):
             data.add_restored_planes(recs, s, qualities, restore)
-        shas = {n: weights.file_sha256(weights.BUNDLED_DIR / f"{n}.safetensors") for n in used}
-        description += "; coded inputs restored by the bundled " + ", ".join(
-            f"{n} (sha256 {sha[:12]})" for n, sha in shas.items())
+        shas = {n: weights.file_sha256(files[n]) for n in used}
+        description += "; coded inputs restored by " + ", ".join(
+            f"{n} (sha256 {sha[:12]}{'' if n not in swapped else ', ' + swapped[n]})"
+            for n, sha in shas.items())
         extra = {"restored_by": shas["sr_x1"] if args.input_restorer == "sr_x1" else shas}
     patches = data.SRPatches(records, s, args.patch or (48 if s == 4 else 64), qualities,
                              focus, args.focus_share, args.clean, args.restored_input, efforts)

@@ -28,7 +28,9 @@ PROBE_EFFORT = -1
 #: measured on L planes (benchmarks/results/av1-options.md: against speed 6, speed 2 saves
 #: 8.5–10% of the bits for ~15x the time, speed 9 costs ~14% for a tenth of it).  Effort 2
 #: was speed 3 up to session 12: speed 2 takes its encodes ~20% longer for 0.2% (BD-rate,
-#: 16 photos of bsds500/test), still a third of the time of AVIF at speed 2.
+#: 16 photos of bsds500/test), still a third of the time of AVIF at speed 2.  Slower speeds
+#: have nothing left to give: 1 and 0 save 0.17% of speed 2's bits for 1.2x and 3.5x its
+#: time (benchmarks/results/av1-slowest.md).
 SPEED_FOR_EFFORT = {PROBE_EFFORT: 9, 0: 6, 1: 6, 2: 2}
 #: At effort 1, a plane of at most SMALL_PLANE pixels (the 1/2 and 1/4 planes and the hints
 #: of photos up to about 0.5 MP) is coded at SMALL_PLANE_SPEED: ~4% fewer bits for ~3x the
