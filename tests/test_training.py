@@ -296,7 +296,7 @@ def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
     _train([*common, "--restored-input", "--name", "cascade"], nproc=1, env=env)
     assert load_network(tmp_path / "w" / "cascade.safetensors").restored_input
     manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"]
-    assert "restored by the bundled sr_x1" in manifest["cascade"]["data"]
+    assert "restored by sr_x1 (sha256" in manifest["cascade"]["data"]
     assert manifest["cascade"]["restored_by"] == weights.read_manifest()["networks"]["sr_x1"][
         "sha256"]
     _train([*common, "--restored-input", "--input-restorer", "fast", "--name", "cascade_fast"],
@@ -307,6 +307,32 @@ def test_sr_training_options(dataset: Path, tmp_path: Path) -> None:
     bundled = weights.read_manifest()["networks"]
     assert entry["restored_by"] == {n: bundled[n]["sha256"] for n in entry["restored_by"]}
     assert {"sr_x1", "sr_x1_fast"} <= set(entry["restored_by"])
+
+
+def test_sr_training_of_a_cascade_on_a_candidate_restorer_and_of_efforts(
+        dataset: Path, tmp_path: Path) -> None:
+    """--restorer puts a weights file in place of a bundled restorer, recorded in
+    restored_by; --efforts other than effort 1's are for the full-resolution restorers."""
+    env = _env()
+    common = [*_tiny_sr_run(dataset, tmp_path), "--steps", "2"]
+    candidate = tmp_path / "candidate.safetensors"
+    save_network(SuperResolution(1, channels=8, blocks=1, max_quality=20), candidate)
+    _train([*common, "--restored-input", "--input-restorer", "fast", "--name", "on_candidate",
+            "--restorer", f"sr_x1_fast={candidate}"], nproc=1, env=env)
+    entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"][
+        "on_candidate"]
+    assert entry["restored_by"]["sr_x1_fast"] == weights.file_sha256(candidate)
+    assert entry["restored_by"]["sr_x1"] == weights.read_manifest()["networks"]["sr_x1"][
+        "sha256"]
+    assert str(candidate) in entry["data"]
+    for bad, message in ((["--restorer", f"sr_x1_fast={candidate}"], "--restored-input"),
+                         (["--restored-input", "--input-restorer", "fast", "--restorer",
+                           f"sr_x2={candidate}"], "names one of"),
+                         (["--efforts", "1,2"], "need --scale 1"),
+                         (["--efforts", "3"], "--efforts must be among")):
+        proc = subprocess.run([sys.executable, "-m", "training.sr", *common, *bad], cwd=REPO,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
 
 
 def test_grown_sr_network_computes_what_it_was_grown_from() -> None:
