@@ -30,7 +30,6 @@ out (the cascades were trained on the bundled restorers' output, and run them fi
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
@@ -43,7 +42,6 @@ from lumacodec.baselayer import base_plane, decode_base, encode_plane, upsample_
 from lumacodec.color import rgb_to_lab_planes
 from lumacodec.decoder import colorize, restore_hint, super_resolve
 from lumacodec.hints import decode_hint, pack_hint, upsample_hint
-from lumacodec.networks import load_network
 from lumacodec.presets import SEARCH_BASE, SEARCH_HINTS
 from lumacodec.search import BEYOND_POOL
 
@@ -70,12 +68,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".png"))
     files = files[: args.limit]
-    nets = weights.bundled()
-    if swapped:
-        nets = dataclasses.replace(nets, restorers={
-            **nets.restorers, **{n: load_network(f) for n, f in swapped.items()}})
     cpu = torch.device("cpu")
-    nets = nets.to(cpu)
+    nets = weights.bundled().with_restorers(swapped).to(cpu)
     bases = [(s, q) for s, qs in SEARCH_BASE.items() for q in qs] + list(BEYOND_POOL)
     hints = SEARCH_HINTS
     if swapped:  # the cascades expect the bundled restorers' output; hints are not theirs

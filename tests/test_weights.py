@@ -164,6 +164,19 @@ def test_fast_restorers_of_coarse_fine_and_top_planes(tmp_path) -> None:
     assert old is not None and old.restorer_for(70) is nets.sr[1] and old.restorer_for(30) is fine
 
 
+def test_a_candidate_restorer_takes_its_place_in_a_copy_of_the_set(tmp_path) -> None:
+    _make_set(tmp_path)
+    nets = weights.load_network_set(tmp_path)
+    path = tmp_path / "candidate.safetensors"
+    save_network(SuperResolution(1, channels=16, blocks=1, max_quality=20), path)
+    trial = nets.with_restorers({"sr_x1_fast": path})
+    assert trial.restorer_for(20).config["channels"] == 16 and trial.restorer_for(21) is nets.sr[1]
+    assert trial.id == nets.id
+    assert nets.restorers["sr_x1_fast"].config["channels"] == 8  # the set itself is unchanged
+    with pytest.raises(LumacodecError, match="not a restorer: sr_x2"):
+        nets.with_restorers({"sr_x2": path})
+
+
 def test_enhance_networks_are_not_part_of_the_id(tmp_path) -> None:
     _make_set(tmp_path)
     before = weights.load_network_set(tmp_path).id

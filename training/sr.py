@@ -17,7 +17,6 @@ the first ones).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,10 +259,8 @@ def main(argv: list[str] | None = None) -> None:
         files = {n: weights.BUNDLED_DIR / f"{n}.safetensors"
                  for n in ("sr_x1", *weights.RESTORERS)}
         if args.input_restorer == "fast":
-            restorer = weights.bundled()
             files.update({n: Path(f) for n, f in swapped.items()})
-            restorer = dataclasses.replace(restorer, restorers={
-                **restorer.restorers, **{n: load_network(files[n]) for n in swapped}})
+            restorer = weights.bundled().with_restorers(swapped)
             used = ["sr_x1", *(n for n in weights.RESTORERS if n in restorer.restorers)]
         else:
             restorer = weights.NetworkSet(

@@ -156,6 +156,17 @@ class NetworkSet:
                                     if n not in old.lacks})
         return None
 
+    def with_restorers(self, files: dict[str, Path]) -> NetworkSet:
+        """This set with the full-resolution restorers named in ``files`` (of
+        :data:`RESTORERS`) loaded from those weights files instead: candidates measured or
+        trained on before adoption.  The id stays this set's; no stream names such a set."""
+        unknown = set(files) - set(RESTORERS)
+        if unknown:
+            raise LumacodecError(f"not a restorer: {', '.join(sorted(unknown))} (one of "
+                                 f"{', '.join(RESTORERS)})")
+        return dataclasses.replace(self, restorers={
+            **self.restorers, **{n: load_network(Path(f)) for n, f in files.items()}})
+
     def to(self, device: torch.device) -> NetworkSet:
         """Move (in place) to ``device``, channels-last: ~1.5x faster convolutions on CPUs.
         Safe to call from many threads at once (one moves, the others then find it done)."""
