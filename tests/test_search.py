@@ -14,8 +14,21 @@ import lumacodec
 from lumacodec import QUALITIES, LumacodecError
 from lumacodec.color import rgb_to_lab_planes
 from lumacodec.container import SourceMode
-from lumacodec.presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES, SSIM_LOSSES
-from lumacodec.search import MAX_MEASURED, STRIDE, _ssim_db, _ssim_measure, _stride
+from lumacodec.presets import (
+    SEARCH_BASE,
+    SEARCH_BASE_FINER,
+    SEARCH_HINTS,
+    SEARCH_SLOPES,
+    SSIM_LOSSES,
+)
+from lumacodec.search import (
+    MAX_MEASURED,
+    STRIDE,
+    _ssim_db,
+    _ssim_measure,
+    _stride,
+    base_pool,
+)
 
 
 def _settings(stream: bytes) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -195,3 +208,38 @@ def test_a_big_photo_is_chosen_for_on_a_mosaic_of_its_tiles(monkeypatch) -> None
     assert [len(s) for s in streams] == sorted(len(s) for s in streams)
     out = lumacodec.decode(streams[1], enhance=False)
     assert out.size == (451, 300)
+
+
+def test_best_mode_searches_a_finer_pool() -> None:
+    assert base_pool(0) == base_pool(1) == SEARCH_BASE
+    finer = base_pool(2)
+    assert set(finer) == set(SEARCH_BASE)
+    for scale, qualities in finer.items():
+        assert list(qualities) == sorted(set(qualities))
+        assert set(qualities) == set(SEARCH_BASE[scale]) | set(SEARCH_BASE_FINER.get(scale, ()))
+    assert any(len(finer[s]) > len(SEARCH_BASE[s]) for s in finer)
+
+
+def test_best_mode_trials_its_finer_pool_at_speed_6(monkeypatch) -> None:
+    """Above EXACT_BELOW pixels the trials only rank the settings: at AV1's fastest speed at
+    effort 1, at effort 1's speed (6) in best mode, whose finer pool they cover."""
+    from lumacodec import search
+
+    monkeypatch.setattr(search, "EXACT_BELOW", 32 * 32)
+    coded: dict[int, list[tuple[int, int]]] = {1: [], 2: []}
+    real = search.encode_plane
+
+    def recording(plane, quality, effort=1, tune="psnr"):
+        coded[current].append((effort, quality))
+        return real(plane, quality, effort, tune)
+
+    monkeypatch.setattr(search, "encode_plane", recording)
+    photo = data.astronaut()[:64, :96]
+    for current in (1, 2):
+        choice = lumacodec.encode(photo, 5, effort=current)
+        assert lumacodec.info(choice)["base_quality"] in base_pool(current)[
+            lumacodec.info(choice)["scale"]]
+    assert {e for e, _ in coded[1]} == {search.PROBE_EFFORT}
+    assert {e for e, _ in coded[2]} == {search.TRIAL_EFFORT[2]} == {1}
+    finer = {q for qs in SEARCH_BASE_FINER.values() for q in qs}
+    assert finer <= {q for _, q in coded[2]} and not finer & {q for _, q in coded[1]}

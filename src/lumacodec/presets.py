@@ -56,6 +56,10 @@ SEARCH_BASE: dict[int, tuple[int, ...]] = {
     2: (10, 15, 20, 25, 30, 40, 50, 60),
     4: (5, 10, 15, 20, 25, 30, 40),
 }
+#: Best mode (``effort=2``) searches a finer pool: these base-layer qualities besides
+#: :data:`SEARCH_BASE` (benchmarks/results/best-mode-probes.md: −0.27 points of BD-rate
+#: PSNR-RGB vs AVIF on 16 photos of bsds500/test, for five more trial codings of ~38).
+SEARCH_BASE_FINER: dict[int, tuple[int, ...]] = {1: (35, 45, 55), 2: (35, 45)}
 SEARCH_HINTS: tuple[tuple[int, int], ...] = (
     (2, 50), (2, 70), (2, 90), (4, 50), (4, 70), (4, 90), (8, 50), (8, 70), (16, 50), (16, 70),
     (32, 50), (32, 70),
@@ -73,4 +77,4 @@ SSIM_LOSSES: tuple[float, ...] = (0.31, 0.18, 0.15, 0.112, 0.081, 0.064, 0.050, 
                                   0.00234)
 
 __all__ = ["DEFAULT_QUALITY", "LOSSLESS_QUALITY", "Preset", "QUALITIES", "SEARCH_BASE",
-           "SEARCH_HINTS", "SEARCH_SLOPES", "SSIM_LOSSES"]
+           "SEARCH_BASE_FINER", "SEARCH_HINTS", "SEARCH_SLOPES", "SSIM_LOSSES"]

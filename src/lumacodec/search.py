@@ -13,12 +13,13 @@ which a per-image choice spends, over the calibration photos, the ladder's own m
 
 How it stays cheap (one pass over a fixed pool of settings, no trial decode of a pair):
 
-* **One pool for every quality.** Every base-layer setting of
-  :data:`~lumacodec.presets.SEARCH_BASE` and every hint of
-  :data:`~lumacodec.presets.SEARCH_HINTS` is coded once, at AV1's fastest speed
+* **One pool for every quality.** Every base-layer setting of the effort's pool
+  (:func:`base_pool`: :data:`~lumacodec.presets.SEARCH_BASE`, finer in best mode) and every
+  hint of :data:`~lumacodec.presets.SEARCH_HINTS` is coded once, at AV1's fastest speed
   (:data:`lumacodec.avif.PROBE_EFFORT`: a tenth of the time of speed 6, which only has to
-  rank the settings); the chosen planes are then coded at the effort's own speed (small
-  images are trial-coded at that speed, and the trials are the stream).
+  rank the settings; best mode ranks them at speed 6: :data:`TRIAL_EFFORT`); the chosen
+  planes are then coded at the effort's own speed (small images are trial-coded at that
+  speed, and the trials are the stream).
 * **Separable distortion.** The error of a pair is estimated as that of its base layer with
   the true a/b plus that of its hint with the true L (errors of independent planes add in mean
   square), each from the plane's Lab error weighted by how it shows in 8-bit sRGB
@@ -66,7 +67,14 @@ from .color import L_to_grey_u8, planes_to_rgb_u8, rgb_error_weights, u8_to_L
 from .container import Header, SourceMode, Stream, pack
 from .errors import LumacodecError
 from .hints import decode_hint, pack_hint, upsample_hint
-from .presets import SEARCH_BASE, SEARCH_HINTS, SEARCH_SLOPES, SSIM_LOSSES, Preset
+from .presets import (
+    SEARCH_BASE,
+    SEARCH_BASE_FINER,
+    SEARCH_HINTS,
+    SEARCH_SLOPES,
+    SSIM_LOSSES,
+    Preset,
+)
 from .progress import report
 from .threads import pool as thread_pool
 
@@ -97,6 +105,12 @@ BEYOND_POOL = ((1, 90), (1, LOSSLESS_QUALITY))
 MOSAIC_ABOVE = 2_000_000
 MOSAIC_TILES = 4
 MOSAIC_TILE = 256
+#: The effort whose AV1 speed codes the trials of each effort (images above
+#: :data:`EXACT_BELOW`).  Best mode ranks its settings at speed 6 rather than 9: its planes
+#: are coded at speed 2, whose sizes and errors speed 6 ranks more like they fall
+#: (benchmarks/results/best-mode-probes.md: −0.31 points of BD-rate PSNR-RGB vs AVIF on 16
+#: photos of bsds500/test, for 0.5–1.5 s more per 481×321 photo).
+TRIAL_EFFORT = {PROBE_EFFORT: PROBE_EFFORT, 0: PROBE_EFFORT, 1: PROBE_EFFORT, 2: 1}
 #: Threads of the trial codings (the AV1 encoder and the resampling release the GIL; fewer
 #: where the process holds fewer, as torch's thread count says), and the image size (pixels)
 #: above which they run on one, so that a big photo holds one full-size trial plane at a time.
@@ -121,6 +135,15 @@ class Choice:
     base: bytes | None
     hint: bytes | None
     objective: float  # J = PSNR-RGB (PSNR of grey for a greyscale source) − λ·bpp
+
+
+def base_pool(effort: int) -> dict[int, tuple[int, ...]]:
+    """The base-layer qualities per scale that the search of ``effort`` tries:
+    :data:`~lumacodec.presets.SEARCH_BASE`, with :data:`~lumacodec.presets.SEARCH_BASE_FINER`
+    in best mode (``effort=2``)."""
+    if effort < 2:
+        return SEARCH_BASE
+    return {s: tuple(sorted(qs + SEARCH_BASE_FINER.get(s, ()))) for s, qs in SEARCH_BASE.items()}
 
 
 def _mosaic_grid(height: int, width: int) -> tuple[list[int], list[int]]:
@@ -172,7 +195,7 @@ def search(
         rows, cols = _mosaic_grid(*L.shape)
         small_ab = None if ab is None else np.stack([_mosaic(p, rows, cols) for p in ab])
         preset = search(_mosaic(pixels, rows, cols), mode, _mosaic(L, rows, cols), small_ab,
-                        quality, PROBE_EFFORT, make_header, tune).preset
+                        quality, effort, make_header, tune).preset
         return Choice(preset, None, None, math.nan)
     height, width = L.shape
     size = (height, width)
@@ -184,7 +207,8 @@ def search(
     exact = planes_to_rgb_u8(L_sub, ab_sub) if mode.is_colour else L_to_grey_u8(L_sub)
     floor = float(np.mean(np.square(reference - exact), dtype=np.float64))
     w = rgb_error_weights(L_sub, ab_sub if mode.is_colour else None)
-    trial_effort = effort if height * width <= EXACT_BELOW else PROBE_EFFORT
+    trial_effort = effort if height * width <= EXACT_BELOW else TRIAL_EFFORT[effort]
+    settings = base_pool(effort)
 
     ssim = _ssim_measure(pixels, mode, L, ab) if tune == "ssim" else None
 
@@ -213,12 +237,12 @@ def search(
 
     # Each plane is reduced once; the trial codings run on two threads (the AV1 encoder and
     # the resampling release the GIL).
-    base_planes = {s: base_plane(L, s) for s in SEARCH_BASE}
+    base_planes = {s: base_plane(L, s) for s in settings}
     hint_planes = {} if ab is None else {f: pack_hint(ab, f) for f, _ in SEARCH_HINTS}
     threads = 1 if ssim is not None else plane_threads(height * width)
     with thread_pool(threads) as pool:
         hint_jobs = [pool.submit(hint, h) for h in (SEARCH_HINTS if ab is not None else ())]
-        base_jobs = [pool.submit(base, (s, q)) for s, qs in SEARCH_BASE.items() for q in qs]
+        base_jobs = [pool.submit(base, (s, q)) for s, qs in settings.items() for q in qs]
         for done, job in enumerate(hint_jobs + base_jobs, 1):  # reported from this thread
             job.result()
             report("choosing the settings, trial coding", done, len(hint_jobs + base_jobs))
