@@ -66,8 +66,9 @@ def encode(
         the settings of ``quality`` chosen for this image by rate–distortion
         (:mod:`lumacodec.search`: trial codings at AV1's fastest speed, then the chosen
         planes at speed 6, 5 for planes of up to 2¹⁷ pixels: :func:`lumacodec.avif.speed`).
-        2: the same choice, the planes coded at AV1 speed 2 (~9% fewer bits, several times
-        slower).  Decoding is the same for every effort.
+        2: the same choice over a finer pool of base qualities, ranked at speed 6, the planes
+        coded at AV1 speed 2 (~9% fewer bits, several times slower).  Decoding is the same
+        for every effort.
     search
         Override the effort's choice of settings: ``True`` chooses per image even at effort
         0, ``False`` takes the ladder's settings at any effort.  A :class:`Preset` quality is
