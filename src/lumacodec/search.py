@@ -110,7 +110,7 @@ MOSAIC_TILE = 256
 #: are coded at speed 2, whose sizes and errors speed 6 ranks more like they fall
 #: (benchmarks/results/best-mode-probes.md: −0.31 points of BD-rate PSNR-RGB vs AVIF on 16
 #: photos of bsds500/test, for 0.5–1.5 s more per 481×321 photo).
-TRIAL_EFFORT = {PROBE_EFFORT: PROBE_EFFORT, 0: PROBE_EFFORT, 1: PROBE_EFFORT, 2: 1}
+TRIAL_EFFORT = {0: PROBE_EFFORT, 1: PROBE_EFFORT, 2: 1}
 #: Threads of the trial codings (the AV1 encoder and the resampling release the GIL; fewer
 #: where the process holds fewer, as torch's thread count says), and the image size (pixels)
 #: above which they run on one, so that a big photo holds one full-size trial plane at a time.
