@@ -15,7 +15,7 @@ from conftest import smooth_rgb
 from PIL import Image
 
 import lumacodec
-from lumacodec import batch, demo, files, weights
+from lumacodec import batch, demo, files, local_engine, weights
 from lumacodec.errors import LumacodecError
 
 #: The images of the ``photos`` fixture, by path relative to the folder.
@@ -270,7 +270,7 @@ def test_with_two_jobs_this_process_is_one_of_them(tmp_path: Path) -> None:
     """The caller's process works from the start (while the worker starts), and the worker
     takes files too; each file once."""
     todo = pairs(12, tmp_path)
-    results = list(batch._results(by_whom, todo, {}, jobs=2, threads=1))
+    results = list(local_engine.results(by_whom, todo, {}, jobs=2, threads=1))
     assert sorted(r.src for r in results) == sorted(src for src, _ in todo)
     by_pid = {r.reason for r in results}
     assert str(os.getpid()) in by_pid and len(by_pid) == 2
@@ -287,7 +287,7 @@ def openmp_threads(src: Path, dst: Path, options: dict) -> batch.FileResult:
 def test_every_job_runs_openmp_on_its_threads(tmp_path: Path) -> None:
     """This process's job runs in a thread of its own, whose OpenMP count is not the main
     thread's: it is set there too (two jobs would otherwise hold four spinning threads)."""
-    results = list(batch._results(openmp_threads, pairs(8, tmp_path), {}, jobs=2, threads=1))
+    results = list(local_engine.results(openmp_threads, pairs(8, tmp_path), {}, jobs=2, threads=1))
     assert {r.reason for r in results} == {"1"}
 
 
@@ -295,14 +295,14 @@ def test_every_job_runs_openmp_on_its_threads(tmp_path: Path) -> None:
 def test_workers_are_forked_only_where_that_is_safe() -> None:
     import threading
 
-    assert batch._start_method(1, {}) == "fork"  # pytest runs no other thread
-    assert batch._start_method(2, {}) == "spawn"  # OpenMP's pool is not inherited
-    assert batch._start_method(1, {"device": "cuda"}) == "spawn"
+    assert local_engine.start_method(1, {}) == "fork"  # pytest runs no other thread
+    assert local_engine.start_method(2, {}) == "spawn"  # OpenMP's pool is not inherited
+    assert local_engine.start_method(1, {"device": "cuda"}) == "spawn"
     busy = threading.Event()
     other = threading.Thread(target=busy.wait)
     other.start()
     try:
-        assert batch._start_method(1, {}) == "spawn"  # it might hold a lock
+        assert local_engine.start_method(1, {}) == "spawn"  # it might hold a lock
     finally:
         busy.set()
         other.join()
@@ -311,7 +311,8 @@ def test_workers_are_forked_only_where_that_is_safe() -> None:
 def test_a_worker_that_dies_fails_its_file_and_this_process_does_the_rest(
         tmp_path: Path) -> None:
     todo = pairs(5, tmp_path)
-    results = {r.src: r for r in batch._results(dies_in_a_worker, todo, {}, jobs=2, threads=1)}
+    results = {r.src: r for r in
+               local_engine.results(dies_in_a_worker, todo, {}, jobs=2, threads=1)}
     assert sorted(results) == sorted(src for src, _ in todo)
     failed = [r for r in results.values() if r.status == "failed"]
     assert [r.src for r in failed] == [todo[0][0]]  # the one file the worker was given

@@ -54,7 +54,7 @@ def _threads(height: int, width: int) -> int:
     """How many threads convert an image of this size."""
     if height * width < 2 * MIN_THREADED_STRIP:
         return 1
-    import torch  # its thread count is the process's (lumacodec.batch.use_threads)
+    import torch  # its thread count is the process's (lumacodec.file_jobs.use_threads)
 
     return max(1, min(THREADS, torch.get_num_threads()))
 

@@ -7,15 +7,15 @@ and :func:`~lumacodec.decode_files` spread over the actors of a Ray cluster.
       ─► ray.data.from_items([{src, dst}, ...])          blocks of a few files each
       ─► map_batches(Transcoder, ActorPoolStrategy(1 … jobs), 1 CPU [+ 1 GPU] per actor)
            Transcoder.__init__  networks loaded once per actor (weights.bundled())
-           Transcoder.__call__  batch._run_one on each row ─► status, reason, bytes, bpp
+           Transcoder.__call__  file_jobs.run_one on each row ─► status, reason, bytes, bpp
       ─► iter_batches, here ─► one FileResult per file as its batch finishes ─► batch: Summary
 
 Only the running differs from the local engine: the listing, the resume rule, the mirrored
 output layout, the atomic writes (:func:`lumacodec.api.encode_file`, ``decode_file``) and the
 Summary are :mod:`lumacodec.batch`'s.  Each actor reads its sources and writes its outputs
 itself, so every path must name the same file on every node (a shared filesystem); see
-docs/ray.md.  This module is imported only for ``engine="ray"``; without Ray, importing it
-raises a one-line :class:`LumacodecError` naming the extra to install.
+docs/guides/ray.md.  This module is imported only for ``engine="ray"``; without Ray,
+importing it raises a one-line :class:`LumacodecError` naming the extra to install.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .batch import FileResult, Step, _run_one, use_threads
 from .errors import LumacodecError
+from .file_jobs import FileResult, Step, run_one, use_threads
 
 try:
     import ray
@@ -53,12 +53,12 @@ class Transcoder:
     Parameters
     ----------
     step
-        :mod:`lumacodec.batch`'s ``_encode_one`` or ``_decode_one`` (pickled by name: every
-        node imports it from its own lumacodec).
+        :func:`lumacodec.file_jobs.encode_one` or :func:`~lumacodec.file_jobs.decode_one`
+        (pickled by name: every node imports it from its own lumacodec).
     options
         The step's options, the same for every file.
     threads
-        CPU threads of this actor (:func:`lumacodec.batch.use_threads`): the CPUs it reserved.
+        CPU threads of this actor (:func:`lumacodec.file_jobs.use_threads`): the CPUs it reserved.
     """
 
     def __init__(self, step: Step, options: dict[str, Any], threads: int) -> None:
@@ -75,7 +75,7 @@ class Transcoder:
         """Transcode a batch of ``src``/``dst`` rows; one result row per file, a failure
         recorded in its ``status`` and ``reason`` (never raised)."""
         use_threads(self.threads)  # per calling thread too (lumacodec.threads): Ray's may differ
-        results = [_run_one(self.step, Path(src), Path(dst), self.options)
+        results = [run_one(self.step, Path(src), Path(dst), self.options)
                    for src, dst in zip(rows["src"], rows["dst"], strict=True)]
         return {name: [_plain(getattr(r, name)) for r in results] for name in _FIELDS}
 
@@ -89,7 +89,7 @@ def results(
     threads: int = 1,
     address: str | None,
 ) -> Iterator[FileResult]:
-    """The Ray engine (a :data:`lumacodec.batch.Runner`): each file's result, as its batch
+    """The Ray engine (a :data:`lumacodec.file_jobs.Runner`): each file's result, as its batch
     finishes on one of at most ``jobs`` actors, each holding ``threads`` CPUs.
 
     Ray is started (``address`` None: a local instance with ``jobs × threads`` CPUs) or joined

@@ -1,7 +1,7 @@
 """Thread pools whose threads keep the process's thread count.
 
 ``torch.set_num_threads`` (what ``--threads`` and a folder's jobs set:
-:func:`lumacodec.batch.use_threads`) reaches OpenMP only in the thread that calls it: OpenMP's
+:func:`lumacodec.file_jobs.use_threads`) reaches OpenMP only in the thread that calls it: OpenMP's
 thread count is per thread, and a new thread starts with every core.  Torch's own parallel
 loops read the process's count, but the BLAS and oneDNN kernels under a matrix product or a
 convolution read OpenMP's, so a thread of a pool would run them on every core: two jobs of
