@@ -1,0 +1,266 @@
+"""Old film, measured: colour propagated along the motion, flicker, and speed.
+
+    python benchmarks/film.py colour --clips 03_blocks,04_coffee,05_default_juggle \\
+        --out benchmarks/results/film.md --strip benchmarks/results/film-strip.jpg
+    python benchmarks/film.py speed --clip 03_blocks --frames 40
+    python benchmarks/film.py memory --clip 03_blocks --frames 1000
+
+Colour clips of ``video_clips`` (``sam2_gallery/*.mp4``, 1280×720, reduced to 854×480 with
+area averaging; ``vos_demo`` folders, 854×480) are turned into "old film" whose true colour is
+known: each frame's CIELAB L, exactly.  Over the first ``--frames`` frames, each mode colours
+the L (scale 1: colour is measured at the input's resolution; super-resolution does not touch
+a/b) through :class:`lumacodec.film.colour_chain.ColourChain`:
+
+* **(a) automatic**: colour from L alone, each frame on its own (``faithful``, the colour
+  closest on average: the baseline).
+* **(b) hint**: frame 0's true colour given as a 1/32 hint on frame 0 only (the hinted
+  colorizer), then propagated.
+* **(c) points**: 5 simulated points on frame 0 (the true colour at the centres of five
+  cells of a 3×3 grid of frame 0's, the four corners' and the centre's), through
+  :func:`lumacodec.guided.guided_colour` where this lumacodec has it, else the chain's
+  stand-in, then propagated.
+
+Measures: mean CIEDE2000 (the frame's a/b with the exact L, against the truth; every second
+pixel in each direction) as a fraction of grey's (a = b = 0, the same L); frame 100's error
+against frame 1's (drift); the temporal warping error E_warp of Lai et al. 2018 (mean over
+consecutive frames of the squared RGB difference in [0, 1] between frame t and frame t+1
+warped back onto it, over the pixels that are not occluded), for each output and for the
+original colour video, with the flow of the *original* frames computed by Farnebäck's method
+(not DIS, the propagation's own flow, which would flatter it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from skimage.color import deltaE_ciede2000
+
+from lumacodec import weights
+from lumacodec.color import planes_to_rgb_u8, rgb_to_lab
+from lumacodec.decoder import colour_from_L
+from lumacodec.film.colour_chain import ColourChain, hinted, key_colours
+from lumacodec.film.propagate import warp
+
+DATA = Path(os.environ.get("LUMACODEC_DATA", "../shared/datasets")) / "video_clips"
+SIZE = (854, 480)  # the issue's working size (W, H)
+
+
+def clip_path(name: str) -> Path:
+    """A clip by name: ``03_blocks`` (sam2_gallery) or a vos_demo folder's name."""
+    mp4 = DATA / "sam2_gallery" / f"{name}.mp4"
+    return mp4 if mp4.exists() else DATA / "vos_demo" / name
+
+
+def frames_rgb(name: str, limit: int) -> Iterator[np.ndarray]:
+    """The clip's first ``limit`` frames, RGB uint8 at :data:`SIZE` (area-reduced)."""
+    path = clip_path(name)
+    if path.is_dir():
+        files = sorted(glob.glob(str(path / "*.jpg")))[:limit]
+        for f in files:
+            yield np.asarray(Image.open(f).convert("RGB").resize(SIZE, Image.Resampling.BOX))
+        return
+    import av
+
+    with av.open(str(path)) as c:
+        for i, frame in enumerate(c.decode(c.streams.video[0])):
+            if i >= limit:
+                break
+            rgb = frame.to_ndarray(format="rgb24")
+            yield cv2.resize(rgb, SIZE, interpolation=cv2.INTER_AREA)
+
+
+def _consistent(fwd: np.ndarray, bwd: np.ndarray) -> np.ndarray:
+    """Non-occluded mask of ``fwd`` (t → t+1) by forward–backward consistency."""
+    back_there = np.moveaxis(warp(np.moveaxis(bwd, -1, 0), fwd), 0, -1)
+    gap = np.sum((fwd + back_there) ** 2, -1)
+    return gap <= 0.01 * (np.sum(fwd**2, -1) + np.sum(back_there**2, -1)) + 0.5
+
+
+def farneback(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 4, 21, 3, 5, 1.1, 0)
+
+
+def ewarp(rgb_t: np.ndarray, rgb_next: np.ndarray, flow: np.ndarray, mask: np.ndarray) -> float:
+    """Lai et al. 2018's warping error of one pair: frame t+1 warped onto t along the
+    original's flow (t → t+1), squared RGB difference in [0, 1] over the mask."""
+    a = rgb_t.astype(np.float32) / 255.0
+    b = warp(np.moveaxis(rgb_next.astype(np.float32) / 255.0, -1, 0), flow)
+    d = np.sum((np.moveaxis(a, -1, 0) - b) ** 2, axis=0)
+    return float(d[mask].mean()) if mask.any() else 0.0
+
+
+def simulated_points(rgb: np.ndarray, n: int = 5) -> list:
+    """``n`` points (5: four corner cells and the centre of a 3×3 grid) with the true colour
+    there (a 5×5 mean), radius 3, as :class:`lumacodec.points.Point` where it exists."""
+    try:
+        from lumacodec.points import Point
+    except ImportError:
+        Point = _Point  # noqa: N806
+    h, w = rgb.shape[:2]
+    cells = [(1, 1), (1, 5), (5, 1), (5, 5), (3, 3)][:n]
+    out = []
+    for cy, cx in cells:
+        x, y = round(w * cx / 6), round(h * cy / 6)
+        colour = rgb[y - 2 : y + 3, x - 2 : x + 3].reshape(-1, 3).mean(0).round()
+        out.append(Point(x=float(x), y=float(y), rgb=tuple(int(c) for c in colour), radius=3))
+    return out
+
+
+@dataclass
+class _Point:
+    """Stand-in for :class:`lumacodec.points.Point` (x, y in input pixels, rgb 0–255)."""
+
+    x: float
+    y: float
+    rgb: tuple[int, int, int]
+    radius: int = 3
+
+
+def colour_run(name: str, frames: int, modes: list[str], nets: weights.NetworkSet,
+               device: torch.device, strip_at: tuple[int, ...] = ()) -> dict:
+    """Every mode over one clip, frame by frame (only the previous frame of each is held)."""
+    chains: dict[str, ColourChain] = {}
+    results = {m: {"de": [], "ewarp": []} for m in [*modes, "grey", "original"]}
+    prev: dict[str, np.ndarray] = {}
+    prev_u8 = None
+    strip: list[dict[str, np.ndarray]] = []
+    elapsed = {m: 0.0 for m in modes}
+    for t, rgb in enumerate(frames_rgb(name, frames)):
+        lab = rgb_to_lab(rgb)
+        L = np.ascontiguousarray(lab[..., 0])
+        true_ab = np.moveaxis(lab[..., 1:], -1, 0)
+        if t == 0:
+            for m in modes:
+                mode, _, arg = m.partition(":")
+                factor = int(arg) if arg.isdigit() else 8
+                carry = "direct" if arg == "direct" else "hint"
+                if mode == "auto":
+                    chains[m] = None  # per frame, no chain
+                elif mode == "hint":
+                    def key(L: np.ndarray, ab: np.ndarray = true_ab) -> np.ndarray:
+                        return hinted(L, ab, 32, nets, device)
+
+                    chains[m] = ColourChain(nets, device, "faithful", keys={0: key},
+                                            hint_factor=factor, carry=carry)
+                elif mode == "points":
+                    pts = simulated_points(rgb)
+                    keys, _ = key_colours({0: pts}, None, "faithful", nets, device)
+                    chains[m] = ColourChain(nets, device, "faithful", keys=keys,
+                                            hint_factor=factor, carry=carry)
+        outs = {"grey": planes_to_rgb_u8(L, None), "original": rgb}
+        for m in modes:
+            start = time.perf_counter()
+            ab = (colour_from_L(L, nets, device, "faithful") if chains[m] is None
+                  else chains[m](t, L))
+            elapsed[m] += time.perf_counter() - start
+            pred = np.concatenate([L[None], ab])
+            s = (slice(None), slice(None, None, 2), slice(None, None, 2))
+            de = deltaE_ciede2000(np.moveaxis(pred[s], 0, -1), lab[::2, ::2])
+            results[m]["de"].append(float(de.mean()))
+            outs[m] = planes_to_rgb_u8(L, ab)
+        grey_de = deltaE_ciede2000(np.stack([L, 0 * L, 0 * L], -1)[::2, ::2], lab[::2, ::2])
+        results["grey"]["de"].append(float(grey_de.mean()))
+        u8 = np.clip(L * 2.55 + 0.5, 0, 255).astype(np.uint8)
+        if prev_u8 is not None:
+            fwd, bwd = farneback(prev_u8, u8), farneback(u8, prev_u8)
+            mask = _consistent(fwd, bwd)
+            for m, out in outs.items():
+                results[m]["ewarp"].append(ewarp(prev[m], out, fwd, mask))
+        prev, prev_u8 = outs, u8
+        if t in strip_at:
+            strip.append(outs)
+        print(f"{name} {t}: " + " ".join(f"{m} {results[m]['de'][-1]:.2f}" for m in modes),
+              file=sys.stderr, flush=True)
+    for m in modes:
+        results[m]["seconds_per_frame"] = elapsed[m] / max(1, len(results[m]["de"]))
+        if chains[m] is not None:
+            results[m]["cuts"] = list(chains[m].cuts)
+            results[m]["valid_share"] = float(np.mean(chains[m].valid_shares))
+    results["strip"] = strip
+    return results
+
+
+def summarise(name: str, res: dict, modes: list[str]) -> list[str]:
+    grey = np.asarray(res["grey"]["de"])
+    orig = float(np.mean(res["original"]["ewarp"]))
+    rows = []
+    for m in modes:
+        de = np.asarray(res[m]["de"])
+        drift = de[100] / de[1] if len(de) > 100 else de[-1] / de[1]
+        ew = float(np.mean(res[m]["ewarp"]))
+        rows.append(f"| {name} | {m} | {de.mean():.2f} | {de.mean() / grey.mean():.3f} | "
+                    f"{drift:.2f} | {ew * 1e3:.2f} | {ew / orig:.2f} | "
+                    f"{len(res[m].get('cuts', []))} | {res[m]['seconds_per_frame']:.2f} |")
+    rows.append(f"| {name} | grey | {grey.mean():.2f} | 1.000 | – | "
+                f"{np.mean(res['grey']['ewarp']) * 1e3:.2f} | – | – | – |")
+    rows.append(f"| {name} | original | 0 | 0 | – | {orig * 1e3:.2f} | 1.00 | – | – |")
+    return rows
+
+
+def save_strip(path: Path, strips: dict[str, list[dict[str, np.ndarray]]], modes: list[str],
+               frames: tuple[int, ...]) -> None:
+    """One row per (clip, frame): grey, each mode, original; each cell 240 px high."""
+    cols = ["grey", *modes, "original"]
+    rows = []
+    for name, strip in strips.items():
+        for outs, t in zip(strip, frames, strict=False):
+            cells = []
+            for c in cols:
+                im = Image.fromarray(outs[c]).resize((427, 240), Image.Resampling.BOX)
+                ImageDraw.Draw(im).text((4, 2), f"{name} t={t} {c}", fill=(255, 255, 0))
+                cells.append(np.asarray(im))
+            rows.append(np.concatenate(cells, 1))
+    Image.fromarray(np.concatenate(rows, 0)).save(path, quality=85)
+
+
+def cmd_colour(args: argparse.Namespace) -> None:
+    nets = weights.bundled()
+    device = torch.device("cpu")
+    modes = args.modes.split(",")
+    lines = ["| clip | mode | CIEDE2000 | of grey | frame 100 / frame 1 | E_warp ×1e3 | "
+             "of original's | cuts | s/frame |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    strips = {}
+    strip_at = (0, args.frames // 2, args.frames - 1)
+    for name in args.clips.split(","):
+        res = colour_run(name, args.frames, modes, nets, device, strip_at)
+        lines += summarise(name, res, modes)
+        strips[name] = res["strip"]
+        print("\n".join(lines), flush=True)
+    if args.strip:
+        save_strip(args.strip, strips, modes, strip_at)
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("colour")
+    p.add_argument("--clips", default="03_blocks,04_coffee,05_default_juggle")
+    p.add_argument("--frames", type=int, default=101)
+    p.add_argument("--modes", default="auto,hint,points")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--strip", type=Path, default=None)
+    p.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    {"colour": cmd_colour}[args.cmd](args)
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

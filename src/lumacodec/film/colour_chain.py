@@ -1,0 +1,196 @@
+"""Colour that holds still: each frame's colour guided by the colour given to the one before.
+
+::
+
+    shot start / keyframe:  L_0 ─→ key colour (points or reference: lumacodec.guided;
+                                    a 1/32 hint: the hinted colorizer; else automatic) ─→ ab_0
+    frame t:   L_t−1, L_t ─→ motion (DIS flow, occlusions, cut?)        lumacodec.film.propagate
+               ab_t−1 ─warp→ carried ─┐
+               L_t ─→ automatic ab ───┴─ where(valid, carried, automatic) = guide
+               guide ─→ area 1/f ─→ bicubic ─→ hinted colorizer(L_t, hint, f) ─→ fresh
+               ab_t = where(valid, carried, fresh)                   (carry = "direct")
+               a scene cut: the chain restarts (automatic, or the reference's colour)
+
+What the flow carries is kept as it is; what it cannot vouch for (uncovered background,
+objects entering) is coloured afresh by the decoder's hinted colorizer
+(:func:`lumacodec.decoder.colorize`), given as its hint (at 1/:data:`HINT_FACTOR` of each
+side, as a stream's) the carried colour around it and automatic colour from L alone inside
+it: the new region takes automatic colour and its seams blend into what was carried.
+Feeding *every* pixel through the colorizer (``carry="hint"``, the first design) drifts:
+fed its own output frame after frame, it loses a little colour each time (on a still
+picture, CIEDE2000 5.2 → 6.5 in 20 frames at 1/8, → 9.9 at 1/32; the sweep in
+benchmarks/results/film.md).  Everything runs at the input's resolution (colour is smooth;
+the output's a/b is upsampled), so its cost stays small beside super-resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import weights
+from ..decoder import colorize, colour_from_L
+from ..hints import upsample_hint
+from ..resample import downsample
+from .propagate import MotionEstimator, warp
+
+#: The hint density (1/f of each side) the carried colour is given at (benchmarks/film.py:
+#: the density sweep in benchmarks/results/film.md).
+HINT_FACTOR = 8
+#: How the carried colour reaches the frame: "direct" (the carried a/b itself where valid,
+#: the colorizer's only where not) or "hint" (every pixel through the colorizer).
+CARRY_MODES = ("hint", "direct")
+#: The default (the module's docstring says why).
+CARRY = "direct"
+
+#: A frame's lightness (H, W) in [0, 100] → its a/b (2, H, W).
+ColourFn = Callable[[np.ndarray], np.ndarray]
+
+
+def hinted(L: np.ndarray, guide: np.ndarray, factor: int, nets: weights.NetworkSet,
+           device: torch.device) -> np.ndarray:
+    """The hinted colorizer's a/b for L (H, W) given a dense guide a/b (2, H, W) sent as a
+    hint at 1/``factor`` (area down, bicubic up: exactly a stream's hint, uncoded)."""
+    hint = upsample_hint(downsample(guide, factor), factor, L.shape)
+    return colorize(L, hint, factor, nets, device)
+
+
+class ColourChain:
+    """Colour of a film, frame after frame: call it with each frame's index and L in order.
+
+    Parameters
+    ----------
+    nets, device
+        The network set and where it runs.
+    colour
+        Automatic colour: ``"faithful"`` or ``"vivid"`` (:mod:`lumacodec.luma_colour`).
+    keys
+        Frame index → a function giving that frame's colour from its L (keyframe points, a
+        true-colour hint in evaluation): the chain restarts there with that colour.
+    auto
+        Colour of a new shot and of what the flow cannot carry (default: colour from L).
+    hint_factor, carry
+        The carried colour's hint density and how it is applied (:data:`CARRY_MODES`).
+    """
+
+    def __init__(self, nets: weights.NetworkSet, device: torch.device, colour: str = "vivid",
+                 *, keys: dict[int, ColourFn] | None = None, auto: ColourFn | None = None,
+                 hint_factor: int = HINT_FACTOR, carry: str = CARRY,
+                 motion: MotionEstimator | None = None) -> None:
+        if carry not in CARRY_MODES:
+            raise ValueError(f"carry must be one of {CARRY_MODES}, got {carry!r}")
+        self.nets, self.device = nets, device
+        self.keys = dict(keys or {})
+        self.auto = auto or (lambda L: colour_from_L(L, nets, device, colour))
+        self.hint_factor, self.carry = hint_factor, carry
+        self.motion = motion or MotionEstimator()
+        self._prev: tuple[np.ndarray, np.ndarray] | None = None
+        #: Indices where a scene cut restarted the chain, and the share of each frame's
+        #: pixels carried from the frame before (1.0 at a restart): for reports and tests.
+        self.cuts: list[int] = []
+        self.valid_shares: list[float] = []
+
+    def restart(self) -> None:
+        """Forget the previous frame: the next one starts a chain."""
+        self._prev = None
+
+    def __call__(self, index: int, L: np.ndarray) -> np.ndarray:
+        """a/b (2, H, W) of frame ``index`` whose lightness is ``L`` (H, W) in [0, 100]."""
+        key = self.keys.get(index)
+        if key is not None or self._prev is None:
+            ab = (key or self.auto)(L)
+            self.valid_shares.append(1.0)
+        else:
+            ab = self._carried(index, L)
+        self._prev = (L, ab)
+        return ab
+
+    def _carried(self, index: int, L: np.ndarray) -> np.ndarray:
+        L_prev, ab_prev = self._prev  # type: ignore[misc]
+        motion = self.motion(L_prev, L)
+        if motion.cut:
+            self.cuts.append(index)
+            self.valid_shares.append(1.0)
+            return self.auto(L)
+        self.valid_shares.append(motion.valid_share)
+        carried = warp(ab_prev, motion.flow)
+        automatic = None if motion.valid.all() else self.auto(L)
+        guide = carried if automatic is None else np.where(motion.valid, carried, automatic)
+        out = hinted(L, guide, self.hint_factor, self.nets, self.device)
+        if self.carry == "direct":
+            out = np.where(motion.valid, carried, out)
+        return out.astype(np.float32, copy=False)
+
+
+# ----------------------------------------------------------- keyframe points, a reference
+
+
+def _guided_module() -> Any:
+    """:mod:`lumacodec.guided` (points and reference photos) where this lumacodec has it."""
+    try:
+        from .. import guided
+    except ImportError:
+        return None
+    return guided
+
+
+def has_guided() -> bool:
+    return _guided_module() is not None
+
+
+def point_colour_fallback(L: np.ndarray, points: list[Any], automatic: np.ndarray
+                          ) -> np.ndarray:
+    """A stand-in for :func:`lumacodec.guided.guided_colour` while it is not there: the
+    automatic a/b (2, H, W) moved towards each point's colour, by a weight that falls off
+    with distance (σ = 1/6 of the diagonal) and with lightness difference from the point
+    (σ = 10 L units), so a point recolours its own surface more than its neighbours'."""
+    from ..color import rgb_to_lab
+
+    h, w = L.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sigma = np.hypot(h, w) / 6.0
+    shift = np.zeros((2, h, w), np.float32)
+    total = np.zeros((h, w), np.float32)
+    for p in points:
+        x = int(np.clip(round(p.x), 0, w - 1))
+        y = int(np.clip(round(p.y), 0, h - 1))
+        lab = rgb_to_lab(np.asarray(p.rgb, np.uint8).reshape(1, 1, 3))[0, 0]
+        weight = (np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2))
+                  * np.exp(-((L - L[y, x]) ** 2) / (2 * 10.0**2)))
+        shift += weight * (lab[1:, None, None] - automatic[:, y, x, None, None])
+        total += weight
+    return automatic + shift / np.maximum(total, 1.0)
+
+
+def key_colours(keyframes: dict[int, list[Any]] | None, reference: np.ndarray | None,
+                colour: str, nets: weights.NetworkSet, device: torch.device,
+                hint_factor: int = HINT_FACTOR) -> tuple[dict[int, ColourFn], ColourFn | None]:
+    """The chain's keyframe colours (points per frame index) and its automatic colour (with a
+    reference photo, every shot's colour is guided by it), through :mod:`lumacodec.guided`
+    when it is there; without it, points go through :func:`point_colour_fallback` and the
+    hinted colorizer, and a reference is not used (the caller warns)."""
+    guided = _guided_module()
+    auto: ColourFn | None = None
+    if guided is not None and reference is not None:
+        def auto(L: np.ndarray) -> np.ndarray:
+            return guided.guided_colour(L, reference=reference, colour=colour, networks=nets,
+                                        device=device)
+
+    def base(L: np.ndarray) -> np.ndarray:
+        return auto(L) if auto is not None else colour_from_L(L, nets, device, colour)
+
+    keys: dict[int, ColourFn] = {}
+    for index, points in (keyframes or {}).items():
+        if guided is not None:
+            def key(L: np.ndarray, points: list[Any] = points) -> np.ndarray:
+                return guided.guided_colour(L, points=points, reference=reference,
+                                            colour=colour, networks=nets, device=device)
+        else:
+            def key(L: np.ndarray, points: list[Any] = points) -> np.ndarray:
+                guide = point_colour_fallback(L, points, base(L))
+                return hinted(L, guide, hint_factor, nets, device)
+        keys[int(index)] = key
+    return keys, auto
