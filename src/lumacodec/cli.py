@@ -273,8 +273,8 @@ def info(file: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("src", type=click.Path(dir_okay=False))
-@click.argument("dst", type=click.Path(dir_okay=False))
+@click.argument("src", type=click.Path())
+@click.argument("dst", type=click.Path())
 @click.option(
     "--scale",
     type=click.Choice(["1", "2", "4"]),
@@ -287,12 +287,31 @@ def info(file: str, as_json: bool) -> None:
                 "on average (muted).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--quiet", is_flag=True, help="No progress line.")
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
+              help="Film: H.264 quality of a video DST (0 lossless ... 51; lower is better).")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Film: frame rate of a folder of frames written as a video (default 24).")
+@click.option("--fast-sr", is_flag=True,
+              help="Film: the decoder's x2 network (about 2.5x faster, less sharp).")
 @_one_line_errors
 def enhance(
     src: str, dst: str, scale: str, no_color: bool, colour: str, device: str | None,
-    quiet: bool,
+    quiet: bool, crf: int, fps: float | None, fast_sr: bool,
 ) -> None:
-    """Colourise and upscale an old greyscale photo or scan SRC into DST (no bitstream)."""
+    """Colourise and upscale an old greyscale photo or scan SRC into DST (no bitstream).
+
+    Film: with a video file (old.mp4) or a folder of frames as SRC, DST is a video (H.264,
+    frame rate, timestamps and audio kept) or, for any other name, a folder of PNG frames;
+    colour follows the motion from frame to frame (docs/guides/film.md).
+    """
+    from .film.video_io import is_film_source
+
+    if is_film_source(src):
+        from .film.command import run_film
+
+        run_film(src, dst, quiet=quiet, scale=int(scale), color=not no_color, colour=colour,
+                 device=device, crf=crf, fps=fps, sr="fast" if fast_sr else "clean")
+        return
     from .enhance import enhance as run_enhance
     from .files import read_image, save_image
     from .progress import status_line
