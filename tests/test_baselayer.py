@@ -175,7 +175,7 @@ def test_lossless_plane_of_the_wrong_size_is_refused() -> None:
 
 @pytest.mark.parametrize("shape", [(4, 5), (5, 4), (8, 8), (2, 2)])
 def test_av1_plane_of_the_wrong_size_is_refused(shape: tuple[int, int]) -> None:
-    """docs/format.md: a plane whose decoded size differs from the header's is corrupt.
+    """docs/spec/format.md: a plane whose decoded size differs from the header's is corrupt.
 
     The coded AV1 frame is 4x4; a stream whose header promises another plane size must be
     refused, not silently rescaled to the promised size.

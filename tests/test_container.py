@@ -96,7 +96,7 @@ def test_pack_parse_round_trip() -> None:
 
 
 def test_header_layout_matches_format_doc() -> None:
-    """The example of docs/format.md: a 1x1 RGB pixel, hint 1/16, AV1 base at 1/2, q 25."""
+    """The example of docs/spec/format.md: a 1x1 RGB pixel, hint 1/16, AV1 base at 1/2, q 25."""
     preset = lumacodec.Preset(scale=2, base_quality=25, hint_factor=16, hint_quality=50)
     data = lumacodec.encode(np.array([[[200, 30, 90]]], np.uint8), preset)
     assert data[:4] == b"\x89LMC"

@@ -5,7 +5,7 @@ Each trial starts a real ``lumacodec`` process writing over an existing output, 
 random moment of its run, and checks that the output path holds the previous file or a
 complete, valid new one (and, where there was none, nothing or a complete one).  The default
 run kills a few times per command; ``-m slow`` runs the 600 kills whose figures
-docs/reliability.md reports.
+docs/spec/reliability.md reports.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def test_sigkill_leaves_no_partial_output(files: dict[str, Path], tmp_path: Path
     ("encode, slow disk", 50), ("decode, slow disk", 50)])
 def test_sigkill_many_times(files: dict[str, Path], tmp_path: Path, name: str,
                             kills: int) -> None:
-    """The figures of docs/reliability.md (printed with ``-s``)."""
+    """The figures of docs/spec/reliability.md (printed with ``-s``)."""
     seen = kill_trials(files, tmp_path, name, kills=kills, seed=1)
     print(f"\n{name}: {dict(seen)}")
     allowed = {"killed", "finished", "nothing", "previous", "complete",

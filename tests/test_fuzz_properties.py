@@ -3,7 +3,7 @@
 Any byte string, any truncation, any bit flip of the seed corpus and any structure-aware
 mutation of it (:mod:`fuzz.streams`: fields and payloads changed, CRCs made valid again) gives
 an image of the header's size or a :class:`LumacodecError`, never another exception.  The
-long coverage-guided run is ``tests/fuzz/fuzz_decode.py`` (docs/reliability.md).
+long coverage-guided run is ``tests/fuzz/fuzz_decode.py`` (docs/spec/reliability.md).
 """
 
 from __future__ import annotations

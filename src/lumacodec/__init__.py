@@ -7,7 +7,8 @@ colorization network.
 Every function of the API is thread-safe: calls from many threads share nothing mutable
 but the bundled network set, which the first caller loads (once) and all only read; decode
 on one device per process.  Limits (pixels, sections, payload sizes) are stated in
-docs/format.md and docs/reliability.md; ``decode(max_pixels=...)`` tightens the pixel limit.
+docs/spec/format.md and docs/spec/reliability.md; ``decode(max_pixels=...)`` tightens the
+pixel limit.
 
 >>> import lumacodec
 >>> data = lumacodec.encode(image, quality=5)          # doctest: +SKIP

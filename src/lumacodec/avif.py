@@ -3,7 +3,7 @@
 An AVIF file from Pillow is ~270 bytes of ISOBMFF boxes (``ftyp`` + ``meta``) around the AV1
 payload, and those boxes are the same for every 8-bit greyscale image except for the width,
 the height, three bytes of the ``av1C`` configuration and the payload's length.  The stream
-keeps only those three bytes and the payload (``codec`` AV1, see docs/format.md); the decoder
+keeps only those three bytes and the payload (``codec`` AV1, see docs/spec/format.md); the decoder
 rebuilds the canonical boxes with :func:`wrap` before handing the file to libavif.
 
 The encoder checks that the rebuilt file is byte-identical to what libavif wrote; if a future

@@ -1,4 +1,4 @@
-"""The ``.lmc`` container, version 1: header fields, sections, checksums (docs/format.md).
+"""The ``.lmc`` container, version 1: header fields, sections, checksums (docs/spec/format.md).
 
 Parsing is pure integer work on bytes: nothing here (or anywhere that decides how bits are
 read) depends on floating-point network output, so every machine parses every stream the same.
@@ -216,7 +216,7 @@ def plane_samples(header: Header, kind: SectionType) -> int:
 
 
 def max_payload(header: Header, kind: SectionType) -> int:
-    """Largest payload a base or hint section of this header may have (docs/format.md)."""
+    """Largest payload a base or hint section of this header may have (docs/spec/format.md)."""
     return MAX_BYTES_PER_SAMPLE * plane_samples(header, kind) + PLANE_OVERHEAD
 
 

@@ -1,6 +1,6 @@
 """Decompression bombs: small streams that would demand a large allocation or a long decode.
 
-One builder per class of docs/reliability.md; ``tests/test_bombs.py`` checks that each is
+One builder per class of docs/spec/reliability.md; ``tests/test_bombs.py`` checks that each is
 refused before any decoder runs, and ``benchmarks/bombs.py`` measures the time and memory of
 the refusal.
 """

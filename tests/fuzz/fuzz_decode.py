@@ -11,7 +11,7 @@ decodes and whose structure (size class, source mode, scale, hint factor, codecs
 seen yet is decoded again with the networks, so every kind of stream reaches them without
 paying a network pass per execution.
 
-Run (docs/reliability.md has the figures of the last long run)::
+Run (docs/spec/reliability.md has the figures of the last long run)::
 
     pip install atheris hypothesis
     mkdir -p /tmp/lmc-corpus
