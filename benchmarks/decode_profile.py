@@ -77,7 +77,7 @@ def profile(data: bytes, nets: weights.NetworkSet, dev: torch.device,
     q = torch.tensor([1.0 if h.base_quality == LOSSLESS_QUALITY else h.base_quality / 100])
     x = decoder._to_device(L_low / 100.0, dev)
     net, first = decoder.sr_networks(nets, h.scale, h.base_quality)
-    with decoder._inference(dev):
+    with decoder.inference(dev):
         if first is not None:
             t["SR: x1 restoration"] = median_time(lambda: first(x, q), repeat)
             x = first(x, q)

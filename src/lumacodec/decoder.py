@@ -97,7 +97,7 @@ def cpu_has_native_bf16() -> bool:
 
 
 @contextlib.contextmanager
-def _inference(device: torch.device) -> Iterator[None]:
+def inference(device: torch.device) -> Iterator[None]:
     """No autograd; on a CPU with native bfloat16, convolutions in bfloat16 (2.5x faster on
     768x512; L moves by at most ~0.1 of 100, well under one 8-bit output step); on a GPU,
     in half precision (its tensor cores' format)."""
@@ -283,7 +283,7 @@ def super_resolve(
     margin = -(-margin // u) * u  # tiles start on the grids of bodies at 1/u
     whole = WHOLE // scale + TILE_MARGIN // scale * (2 if first is not None else 1)
     out = np.empty((1, *size), np.float32)
-    with _inference(device):
+    with inference(device):
         _tiled(run, tile_input, L_low.shape, out, scale=scale, tile=SR_TILE,
                margin=margin, whole=whole, gain=100.0, batch=_tile_batch(device),
                stage="super-resolution" if scale > 1 else "restoration")
@@ -309,7 +309,7 @@ def restore_hint(
         n = x.shape[0]
         return net(x[:, :2], x[:, 2:], [factor] * n, [quality] * n)
 
-    with _inference(device):
+    with inference(device):
         x = np.concatenate([hint_small / AB_OFFSET, downsample(L / 100.0, factor)[None]])
         return _tiled(run, lambda rows, cols: _to_device(x[:, rows, cols], device),
                       x.shape[1:], np.empty_like(hint_small), scale=1, tile=TILE,
@@ -347,7 +347,7 @@ def colorize(
                 else np.zeros((2, *L_tile.shape[1:]), np.float32))
         return _to_device(np.concatenate([L_tile, hint], dtype=np.float32), device)
 
-    with _inference(device):
+    with inference(device):
         return _tiled(run, tile_input, L.shape, np.empty((2, *L.shape), np.float32), scale=1,
                       tile=TILE, margin=_colorizer_margin(nets.colorizer, factors[0]),
                       whole=WHOLE + TILE_MARGIN,
@@ -362,7 +362,7 @@ def colour_from_L(
     check_colour(colour)
     if nets.luma_colorizer is None:
         return colorize(L, None, 0, nets, device)
-    with _inference(device):
+    with inference(device):
         return colour_from_luma(L, nets.luma_colorizer, device, colour)
 
 

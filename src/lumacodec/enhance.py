@@ -9,10 +9,13 @@ literature's degradation; ×4 runs the ×2 one twice, and a set without one fall
 decoder's network, told "lossless base"), and colour comes from L alone, with the decoder's
 colour-from-L network (:mod:`lumacodec.luma_colour`), ``vivid`` by default: a person
 colourising a family photo wants plausible, saturated colour more than the least-error guess.
-Colour in the input (a faded print, a sepia scan) is discarded.
+Colour in the input (a faded print, a sepia scan) is discarded.  Points and a reference photo
+(:mod:`lumacodec.guided`) let a person set the colours instead.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -21,10 +24,12 @@ from PIL import Image
 from . import weights
 from .baselayer import LOSSLESS_QUALITY
 from .color import L_to_grey_u8, grey_u8_to_L, planes_to_rgb_u8, rgb_to_luma
-from .decoder import colour_from_L, resolve_device, super_resolve
+from .decoder import resolve_device, super_resolve
 from .errors import LumacodecError
+from .guided import guided_colour, reference_photo
 from .images import ImageLike, to_pixels
 from .luma_colour import check_colour
+from .points import PointLike, check_points, scaled
 
 
 def upscale_clean(
@@ -50,20 +55,31 @@ def enhance(
     *,
     color: bool = True,
     colour: str = "vivid",
+    points: Sequence[PointLike] = (),
+    reference: ImageLike | None = None,
     device: str | torch.device | None = None,
     networks: weights.NetworkSet | None = None,
 ) -> Image.Image:
     """Upscale ``image`` by ``scale`` (1, 2 or 4) and, unless ``color=False``, colourise it:
-    ``colour="vivid"`` (plausible, saturated) or ``"faithful"`` (closest on average)."""
+    ``colour="vivid"`` (plausible, saturated) or ``"faithful"`` (closest on average).
+
+    A person can say what the colours are (:mod:`lumacodec.guided`): ``points``, each
+    ``(x, y, colour)`` or ``(x, y, colour, radius)`` in the pixel coordinates of ``image``
+    (colour ``"#rrggbb"`` or a 0-255 triple; a :class:`lumacodec.points.Point` too), and/or a
+    ``reference`` colour photo of a similar scene."""
     check_colour(colour)
     if isinstance(scale, bool) or not isinstance(scale, int) or scale not in (1, 2, 4):
         raise LumacodecError(f"scale must be 1, 2 or 4, got {scale!r}")
     pixels, mode = to_pixels(image)
+    height, width = pixels.shape[:2]
+    checked = check_points(points, width, height)
+    ref = None if reference is None else reference_photo(reference)
     L = rgb_to_luma(pixels) if mode.is_colour else grey_u8_to_L(pixels)
     dev = resolve_device(device)
     nets = (networks if networks is not None else weights.bundled()).to(dev)
     L = upscale_clean(L, scale, nets, dev)
     if not color:
         return Image.fromarray(L_to_grey_u8(L), "L")
-    ab = colour_from_L(L, nets, dev, colour)
+    ab = guided_colour(L, [scaled(p, scale) for p in checked], ref, colour, device=dev,
+                       networks=nets)
     return Image.fromarray(planes_to_rgb_u8(L, ab), "RGB")

@@ -32,7 +32,14 @@ import torch
 
 from .container import NETWORK_ID_BYTES
 from .errors import LumacodecError
-from .networks import Colorizer, HintRestorer, LumaColorizer, SuperResolution, load_network
+from .networks import (
+    Colorizer,
+    GuidedColorizer,
+    HintRestorer,
+    LumaColorizer,
+    SuperResolution,
+    load_network,
+)
 
 BUNDLED_DIR = Path(__file__).with_name("weights")
 MANIFEST = "manifest.json"
@@ -47,11 +54,15 @@ RESTORERS = ("sr_x1_fast", "sr_x1_fine", "sr_x1_top")
 HINT_RESTORERS = ("hint_restorer_dense",)
 DECODER_NETWORKS = ("sr_x1", *RESTORERS, "sr_x2", "sr_x4", "hint_restorer", *HINT_RESTORERS,
                     "colorizer", "luma_colorizer")
-#: The networks of :func:`lumacodec.enhance` only: SR of clean, uncoded L.
-ENHANCE_NETWORKS = ("sr_x2_clean",)
+#: SR of clean, uncoded L, by manifest name (``sr_x<scale>_clean``).
+SR_CLEAN_NETWORKS = ("sr_x2_clean",)
+#: The networks of :func:`lumacodec.enhance` only (no stream runs them, so they are not part
+#: of the network id): SR of clean L and the guided colour network (points, references).
+ENHANCE_NETWORKS = (*SR_CLEAN_NETWORKS, "guided_colorizer")
 #: Networks a set may lack: ``sr_x1`` then restores the planes they would have, and the hints
-#: of the dense hint restorer go to the colorizer as decoded (as in the sets before them).
-OPTIONAL_NETWORKS = RESTORERS + HINT_RESTORERS
+#: of the dense hint restorer go to the colorizer as decoded (as in the sets before them); a
+#: set without the guided network colours from L alone and refuses points and references.
+OPTIONAL_NETWORKS = (*RESTORERS, *HINT_RESTORERS, "guided_colorizer")
 #: The networks that decode any enhanced stream, and those of its colour by kind of stream.
 _SR_NETWORKS = tuple(n for n in DECODER_NETWORKS if n.startswith("sr_"))
 _COLOUR_NETWORKS = {"hinted": ("hint_restorer", *HINT_RESTORERS, "colorizer"),
@@ -106,7 +117,8 @@ class NetworkSet:
     each over its base qualities; ``sr[1]`` restores the others); the earlier sets (the
     manifest's ``earlier_sets``) whose streams it may decode as they were; and the other hint
     restorers by manifest name (:data:`HINT_RESTORERS`, each over its hint factors and
-    qualities)."""
+    qualities); the guided colour network of :func:`lumacodec.enhance`'s points and
+    reference photos (None: the set has none)."""
 
     sr: dict[int, SuperResolution]
     colorizer: Colorizer
@@ -117,6 +129,7 @@ class NetworkSet:
     restorers: dict[str, SuperResolution] = field(default_factory=dict)
     earlier: tuple[EarlierSet, ...] = ()
     hint_restorers: dict[str, HintRestorer] = field(default_factory=dict)
+    guided_colorizer: GuidedColorizer | None = None
 
     def restorer_for(self, base_quality: int) -> SuperResolution:
         """The ×1 network that restores a full-resolution plane of ``base_quality``: the fast
@@ -182,6 +195,8 @@ class NetworkSet:
                 {n: r.to(device, memory_format=fmt) for n, r in self.restorers.items()},
                 self.earlier,
                 {n: r.to(device, memory_format=fmt) for n, r in self.hint_restorers.items()},
+                self.guided_colorizer.to(device, memory_format=fmt)
+                if self.guided_colorizer else None,
             )
 
 
@@ -263,11 +278,12 @@ def load_network_set(directory: Path = BUNDLED_DIR) -> NetworkSet:
     digests = {n: entries[n]["sha256"] for n in DECODER_NETWORKS if n in nets}
     sr = {s: nets[f"sr_x{s}"] for s in (1, 2, 4)}
     sr_clean = {int(n.removeprefix("sr_x").removesuffix("_clean")): nets[n]
-                for n in ENHANCE_NETWORKS}
+                for n in SR_CLEAN_NETWORKS}
     return NetworkSet(sr, nets["colorizer"], network_id(digests), sr_clean,
                       nets["hint_restorer"], nets["luma_colorizer"],
                       {n: nets[n] for n in RESTORERS if n in nets}, earlier_sets(manifest),
-                      {n: nets[n] for n in HINT_RESTORERS if n in nets})
+                      {n: nets[n] for n in HINT_RESTORERS if n in nets},
+                      nets.get("guided_colorizer"))
 
 
 _BUNDLED_LOCK = threading.Lock()

@@ -16,6 +16,7 @@ from safetensors.torch import save_file
 
 from ..errors import LumacodecError
 from .colorizer import Colorizer
+from .guided_colorizer import GuidedColorizer
 from .hint_restorer import HintRestorer
 from .luma_colorizer import LumaColorizer
 from .sr import SuperResolution
@@ -23,7 +24,7 @@ from .sr import SuperResolution
 #: Stable architecture names, as written in weights files' metadata.
 ARCHITECTURES: dict[str, type[torch.nn.Module]] = {
     "sr": SuperResolution, "colorizer": Colorizer, "hint_restorer": HintRestorer,
-    "luma_colorizer": LumaColorizer}
+    "luma_colorizer": LumaColorizer, "guided_colorizer": GuidedColorizer}
 
 
 def save_network(
@@ -32,7 +33,7 @@ def save_network(
     """Write ``net``'s weights and its architecture/config to a safetensors file; ``half``
     stores floating-point tensors as float16 (half the file; :func:`load_network` loads them
     into the float32 network)."""
-    arch = next(name for name, cls in ARCHITECTURES.items() if isinstance(net, cls))
+    arch = next(name for name, cls in ARCHITECTURES.items() if type(net) is cls)
     metadata = {"arch": arch, "config": json.dumps(net.config), **extra}
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     if half:
@@ -54,5 +55,5 @@ def load_network(path: str | Path) -> torch.nn.Module:
     return net.eval()
 
 
-__all__ = ["ARCHITECTURES", "Colorizer", "HintRestorer", "LumaColorizer", "SuperResolution",
-           "load_network", "save_network"]
+__all__ = ["ARCHITECTURES", "Colorizer", "GuidedColorizer", "HintRestorer", "LumaColorizer",
+           "SuperResolution", "load_network", "save_network"]

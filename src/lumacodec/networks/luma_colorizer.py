@@ -122,18 +122,28 @@ class LumaColorizer(nn.Module):
     def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
-    def forward(self, L: torch.Tensor) -> torch.Tensor:
-        e1 = self.enc1(L - 0.5)
+    def trunk(self, x: torch.Tensor, context: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The head's output and the global features g for the first layer's input ``x``;
+        ``context`` (N, C), if given, is joined to the pooled features before the global MLP
+        (the guided network's reference condition)."""
+        e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
         e5 = self.enc5(e4)
-        g = self.glob(e5.mean(dim=(2, 3)))
+        pooled = e5.mean(dim=(2, 3))
+        if context is not None:
+            pooled = torch.cat([pooled, context.to(pooled.dtype)], 1)
+        g = self.glob(pooled)
         d4 = self.fuse(torch.cat([self._up(e5, e4), e4,
                                   g[:, :, None, None].expand(-1, -1, *e4.shape[-2:])], 1))
         d3 = self.dec3(torch.cat([self._up(d4, e3), e3], 1))
         d2 = self.dec2(torch.cat([self._up(d3, e2), e2], 1))
-        out = self.head(d2)
+        return self.head(d2), g
+
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
+        out, g = self.trunk(L - 0.5)
         if self.curve is None:
             return out
         curve = self.curve(g).view(L.shape[0], -1, 2)  # (N, K, 2)
