@@ -37,7 +37,7 @@ def breakdown(results: Path, codec: str, anchor: str) -> list[str]:
     rates, dists, qualities = curve(results, codec)
     lo, hi = max(ad.min(), dists.min()), min(ad.max(), dists.max())
     total = bd_rate(ar, ad, rates, dists).value
-    lines = [f"### {codec} against {anchor}: BD-rate {total:+.2f}%, over {lo:.2f}–{hi:.2f} dB",
+    lines = [f"## {codec} against {anchor}: BD-rate {total:+.2f}%, over {lo:.2f}–{hi:.2f} dB",
              "",
              "| quality | bpp | PSNR-RGB | local saving | share of the range below it "
              "| BD-rate up to it |",

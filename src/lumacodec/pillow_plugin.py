@@ -29,6 +29,10 @@ def _accept(prefix: bytes) -> bool:
 
 
 class LmcImageFile(ImageFile.ImageFile):
+    """A ``.lmc`` stream opened by Pillow: ``Image.open`` reads the header (size, mode,
+    ``info["scale"]``); :meth:`load` decodes the pixels, with the networks unless
+    ``info["enhance"]`` is set to False before loading."""
+
     format = FORMAT
     format_description = "lumacodec luminance-only image"
 
@@ -46,6 +50,7 @@ class LmcImageFile(ImageFile.ImageFile):
         self.tile = []
 
     def load(self) -> Any:
+        """Decode the stream (once) and return Pillow's pixel access object."""
         if self._im is None:
             from .decoder import decode
 
