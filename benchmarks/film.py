@@ -38,7 +38,6 @@ import resource
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -50,8 +49,12 @@ from skimage.color import deltaE_ciede2000
 from lumacodec import weights
 from lumacodec.color import planes_to_rgb_u8, rgb_to_lab
 from lumacodec.decoder import colour_from_L
-from lumacodec.film.colour_chain import ColourChain, hinted, key_colours
+from lumacodec.film.colour_chain import CARRY, HINT_FACTOR, ColourChain, hinted, key_colours
 from lumacodec.film.propagate import warp
+from lumacodec.guided import guided_colour
+from lumacodec.hints import upsample_hint
+from lumacodec.points import Point
+from lumacodec.resample import downsample
 
 DATA = Path(os.environ.get("LUMACODEC_DATA", "../shared/datasets")) / "video_clips"
 SIZE = (854, 480)  # the issue's working size (W, H)
@@ -101,13 +104,9 @@ def ewarp(rgb_t: np.ndarray, rgb_next: np.ndarray, flow: np.ndarray, mask: np.nd
     return float(d[mask].mean()) if mask.any() else 0.0
 
 
-def simulated_points(rgb: np.ndarray, n: int = 5) -> list:
+def simulated_points(rgb: np.ndarray, n: int = 5) -> list[Point]:
     """``n`` points (5: four corner cells and the centre of a 3×3 grid) with the true colour
-    there (a 5×5 mean), radius 3, as :class:`lumacodec.points.Point` where it exists."""
-    try:
-        from lumacodec.points import Point
-    except ImportError:
-        Point = _Point  # noqa: N806
+    there (a 5×5 mean), radius 3."""
     h, w = rgb.shape[:2]
     cells = [(1, 1), (1, 5), (5, 1), (5, 5), (3, 3)][:n]
     out = []
@@ -118,14 +117,37 @@ def simulated_points(rgb: np.ndarray, n: int = 5) -> list:
     return out
 
 
-@dataclass
-class _Point:
-    """Stand-in for :class:`lumacodec.points.Point` (x, y in input pixels, rgb 0–255)."""
+def make_chain(mode: str, rgb: np.ndarray, true_ab: np.ndarray, nets: weights.NetworkSet,
+               device: torch.device) -> ColourChain | None:
+    """The chain of one mode, ``KEY[:CARRY[:FACTOR]]`` (None for ``auto``: per frame).
 
-    x: float
-    y: float
-    rgb: tuple[int, int, int]
-    radius: int = 3
+    KEY: ``hint`` (frame 0's true a/b as a 1/32 hint, the hinted colorizer), ``hintg`` (the
+    same hint given to the guided network as its known colour), ``points`` (5 simulated
+    points, the guided network); CARRY: a :data:`CARRY_MODES` name (default :data:`CARRY`);
+    FACTOR: the hinted colorizer's density on the carried colour."""
+    key_name, _, rest = mode.partition(":")
+    carry, _, factor = rest.partition(":")
+    carry = carry or CARRY
+    hint_factor = int(factor) if factor else HINT_FACTOR
+    if key_name == "auto":
+        return None
+    if key_name == "hint":
+        def key(L: np.ndarray) -> np.ndarray:
+            return hinted(L, true_ab, 32, nets, device)
+        keys = {0: key}
+    elif key_name == "hintg":
+        def key(L: np.ndarray) -> np.ndarray:
+            hint = upsample_hint(downsample(true_ab, 32), 32, L.shape)
+            return guided_colour(L, colour="faithful", known_ab=hint,
+                                 known_mask=np.ones(L.shape, np.float32), networks=nets,
+                                 device=device)
+        keys = {0: key}
+    elif key_name == "points":
+        keys, _ = key_colours({0: simulated_points(rgb)}, None, "faithful", nets, device)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    return ColourChain(nets, device, "faithful", keys=keys, hint_factor=hint_factor,
+                       carry=carry)
 
 
 def colour_run(name: str, frames: int, modes: list[str], nets: weights.NetworkSet,
@@ -143,22 +165,7 @@ def colour_run(name: str, frames: int, modes: list[str], nets: weights.NetworkSe
         true_ab = np.moveaxis(lab[..., 1:], -1, 0)
         if t == 0:
             for m in modes:
-                mode, _, arg = m.partition(":")
-                factor = int(arg) if arg.isdigit() else 8
-                carry = "direct" if arg == "direct" else "hint"
-                if mode == "auto":
-                    chains[m] = None  # per frame, no chain
-                elif mode == "hint":
-                    def key(L: np.ndarray, ab: np.ndarray = true_ab) -> np.ndarray:
-                        return hinted(L, ab, 32, nets, device)
-
-                    chains[m] = ColourChain(nets, device, "faithful", keys={0: key},
-                                            hint_factor=factor, carry=carry)
-                elif mode == "points":
-                    pts = simulated_points(rgb)
-                    keys, _ = key_colours({0: pts}, None, "faithful", nets, device)
-                    chains[m] = ColourChain(nets, device, "faithful", keys=keys,
-                                            hint_factor=factor, carry=carry)
+                chains[m] = make_chain(m, rgb, true_ab, nets, device)
         outs = {"grey": planes_to_rgb_u8(L, None), "original": rgb}
         for m in modes:
             start = time.perf_counter()

@@ -1,5 +1,6 @@
 """Tiny clips the film tests make for themselves (PyAV writes them): a textured picture that
-moves a pixel a frame, with a sine tone as its audio track."""
+moves a pixel a frame, with a sine tone as its audio track; a scene cut; broken files (audio
+only, cut short, a frame's bytes overwritten)."""
 
 from __future__ import annotations
 
@@ -80,3 +81,57 @@ def streams_of(path: Path) -> dict:
             a = c.streams.audio[0]
             info["audio_duration"] = float(a.duration * a.time_base) if a.duration else None
     return info
+
+
+def cut_frames(count: int, cut: int, height: int = 48, width: int = 64) -> list[np.ndarray]:
+    """``count`` grey RGB frames: :func:`moving_frames` up to ``cut``, then another picture
+    (coarse stripes, another brightness) moving the other way: a scene cut at ``cut``."""
+    first = moving_frames(cut, height, width)
+    y, x = np.mgrid[0:height, 0 : width + count].astype(np.float32)
+    grey = np.clip(30 + 40 * (np.sin(y / 2.5) > 0) + 15 * np.cos(x / 9.0), 0, 255)
+    rgb = np.repeat(grey.astype(np.uint8)[..., None], 3, -1)
+    second = [np.ascontiguousarray(rgb[:, count - t : count - t + width])
+              for t in range(count - cut)]
+    return first + second
+
+
+def write_audio_only(path: Path, seconds: float = 0.5, sample_rate: int = 16000) -> Path:
+    """An MP4 with an AAC tone and no video stream."""
+    import av
+
+    with av.open(str(path), mode="w") as out:
+        tone = out.add_stream("aac", rate=sample_rate)
+        tone.layout = "mono"
+        samples = int(seconds * sample_rate)
+        wave = (0.3 * np.sin(np.arange(samples) / 5.0)).astype(np.float32)
+        for start in range(0, samples, 1024):
+            af = av.AudioFrame.from_ndarray(wave[start : start + 1024][None], format="fltp",
+                                            layout="mono")
+            af.sample_rate, af.pts = sample_rate, start
+            for packet in tone.encode(af):
+                out.mux(packet)
+        for packet in tone.encode(None):
+            out.mux(packet)
+    return path
+
+
+def truncate(path: Path, out: Path, fraction: float) -> Path:
+    """The first ``fraction`` of ``path``'s bytes, as ``out`` (a download cut short)."""
+    data = path.read_bytes()
+    out.write_bytes(data[: int(len(data) * fraction)])
+    return out
+
+
+def corrupt_packet(path: Path, out: Path, index: int, seed: int = 0) -> Path:
+    """``path`` with the bytes of its ``index``-th video packet (decode order) overwritten by
+    noise (its first 4 bytes, the NAL length, kept), as ``out``: one damaged frame."""
+    import av
+
+    with av.open(str(path)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(c.streams.video[0]) if p.size]
+    pos, size = packets[index]
+    data = bytearray(path.read_bytes())
+    noise = np.random.default_rng(seed).integers(0, 256, size - 4, dtype=np.uint8)
+    data[pos + 4 : pos + size] = noise.tobytes()
+    out.write_bytes(bytes(data))
+    return out

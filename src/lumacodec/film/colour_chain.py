@@ -37,17 +37,24 @@ from ..hints import upsample_hint
 from ..resample import downsample
 from .propagate import MotionEstimator, warp
 
-#: The hint density (1/f of each side) the carried colour is given at (benchmarks/film.py:
-#: the density sweep in benchmarks/results/film.md).
+#: The hint density (1/f of each side) the carried colour is given at, on the hinted
+#: colorizer's paths (benchmarks/film.py: the density sweep in benchmarks/results/film.md).
 HINT_FACTOR = 8
-#: How the carried colour reaches the frame: "direct" (the carried a/b itself where valid,
-#: the colorizer's only where not) or "hint" (every pixel through the colorizer).
-CARRY_MODES = ("hint", "direct")
-#: The default (the module's docstring says why).
+#: How the carried colour reaches frame t (the module's docstring):
+#:
+#: * ``"hint"``: every pixel through the hinted colorizer, the carried a/b its hint (drifts);
+#: * ``"direct"``: the carried a/b itself where valid, the hinted colorizer's only where not;
+#: * ``"guided"``: every pixel through the guided colour network, the carried a/b its known
+#:   colour where valid (its output is re-fitted to frame t's edges each frame);
+#: * ``"guided-direct"``: the carried a/b where valid, the guided network's where not.
+CARRY_MODES = ("hint", "direct", "guided", "guided-direct")
+#: The default, chosen by benchmarks/results/film.md (the module's docstring says why).
 CARRY = "direct"
 
 #: A frame's lightness (H, W) in [0, 100] → its a/b (2, H, W).
 ColourFn = Callable[[np.ndarray], np.ndarray]
+#: L (H, W), known a/b (2, H, W), known mask (H, W) in [0, 1] → a/b (2, H, W).
+KnownFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def hinted(L: np.ndarray, guide: np.ndarray, factor: int, nets: weights.NetworkSet,
@@ -56,6 +63,22 @@ def hinted(L: np.ndarray, guide: np.ndarray, factor: int, nets: weights.NetworkS
     hint at 1/``factor`` (area down, bicubic up: exactly a stream's hint, uncoded)."""
     hint = upsample_hint(downsample(guide, factor), factor, L.shape)
     return colorize(L, hint, factor, nets, device)
+
+
+def guided_known(nets: weights.NetworkSet, device: torch.device,
+                 reference: np.ndarray | None = None) -> KnownFn:
+    """The guided colour network told the colour already known (:func:`lumacodec.guided.
+    guided_colour`'s ``known_ab``/``known_mask``), and the ``reference`` photo if any.
+
+    Always ``faithful``: the known colour already has the chain's vividness (its keyframe's or
+    its shot's first frame's); ``vivid`` would boost it again every frame."""
+    from ..guided import guided_colour
+
+    def known(L: np.ndarray, ab: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return guided_colour(L, reference=reference, colour="faithful", known_ab=ab,
+                             known_mask=mask, networks=nets, device=device)
+
+    return known
 
 
 class ColourChain:
@@ -73,19 +96,28 @@ class ColourChain:
     auto
         Colour of a new shot and of what the flow cannot carry (default: colour from L).
     hint_factor, carry
-        The carried colour's hint density and how it is applied (:data:`CARRY_MODES`).
+        The carried colour's hint density and how it is applied (:data:`CARRY_MODES`); the
+        guided modes fall back to ``"direct"`` with a network set that has no guided colour
+        network.
+    reference
+        A colour photo (RGB uint8) the guided network also sees on carried frames.
     """
 
     def __init__(self, nets: weights.NetworkSet, device: torch.device, colour: str = "vivid",
                  *, keys: dict[int, ColourFn] | None = None, auto: ColourFn | None = None,
                  hint_factor: int = HINT_FACTOR, carry: str = CARRY,
-                 motion: MotionEstimator | None = None) -> None:
+                 motion: MotionEstimator | None = None,
+                 reference: np.ndarray | None = None) -> None:
         if carry not in CARRY_MODES:
             raise ValueError(f"carry must be one of {CARRY_MODES}, got {carry!r}")
+        if carry.startswith("guided") and nets.guided_colorizer is None:
+            carry = "direct"
         self.nets, self.device = nets, device
         self.keys = dict(keys or {})
         self.auto = auto or (lambda L: colour_from_L(L, nets, device, colour))
         self.hint_factor, self.carry = hint_factor, carry
+        self.known = guided_known(nets, device, reference) if carry.startswith("guided") \
+            else None
         self.motion = motion or MotionEstimator()
         self._prev: tuple[np.ndarray, np.ndarray] | None = None
         #: Indices where a scene cut restarted the chain, and the share of each frame's
@@ -117,6 +149,11 @@ class ColourChain:
             return self.auto(L)
         self.valid_shares.append(motion.valid_share)
         carried = warp(ab_prev, motion.flow)
+        if self.known is not None:
+            out = self.known(L, carried, motion.valid.astype(np.float32))
+            if self.carry == "guided-direct":
+                out = np.where(motion.valid, carried, out)
+            return out.astype(np.float32, copy=False)
         automatic = None if motion.valid.all() else self.auto(L)
         guide = carried if automatic is None else np.where(motion.valid, carried, automatic)
         out = hinted(L, guide, self.hint_factor, self.nets, self.device)
@@ -128,69 +165,24 @@ class ColourChain:
 # ----------------------------------------------------------- keyframe points, a reference
 
 
-def _guided_module() -> Any:
-    """:mod:`lumacodec.guided` (points and reference photos) where this lumacodec has it."""
-    try:
-        from .. import guided
-    except ImportError:
-        return None
-    return guided
-
-
-def has_guided() -> bool:
-    return _guided_module() is not None
-
-
-def point_colour_fallback(L: np.ndarray, points: list[Any], automatic: np.ndarray
-                          ) -> np.ndarray:
-    """A stand-in for :func:`lumacodec.guided.guided_colour` while it is not there: the
-    automatic a/b (2, H, W) moved towards each point's colour, by a weight that falls off
-    with distance (σ = 1/6 of the diagonal) and with lightness difference from the point
-    (σ = 10 L units), so a point recolours its own surface more than its neighbours'."""
-    from ..color import rgb_to_lab
-
-    h, w = L.shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    sigma = np.hypot(h, w) / 6.0
-    shift = np.zeros((2, h, w), np.float32)
-    total = np.zeros((h, w), np.float32)
-    for p in points:
-        x = int(np.clip(round(p.x), 0, w - 1))
-        y = int(np.clip(round(p.y), 0, h - 1))
-        lab = rgb_to_lab(np.asarray(p.rgb, np.uint8).reshape(1, 1, 3))[0, 0]
-        weight = (np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2))
-                  * np.exp(-((L - L[y, x]) ** 2) / (2 * 10.0**2)))
-        shift += weight * (lab[1:, None, None] - automatic[:, y, x, None, None])
-        total += weight
-    return automatic + shift / np.maximum(total, 1.0)
-
-
 def key_colours(keyframes: dict[int, list[Any]] | None, reference: np.ndarray | None,
-                colour: str, nets: weights.NetworkSet, device: torch.device,
-                hint_factor: int = HINT_FACTOR) -> tuple[dict[int, ColourFn], ColourFn | None]:
-    """The chain's keyframe colours (points per frame index) and its automatic colour (with a
-    reference photo, every shot's colour is guided by it), through :mod:`lumacodec.guided`
-    when it is there; without it, points go through :func:`point_colour_fallback` and the
-    hinted colorizer, and a reference is not used (the caller warns)."""
-    guided = _guided_module()
-    auto: ColourFn | None = None
-    if guided is not None and reference is not None:
-        def auto(L: np.ndarray) -> np.ndarray:
-            return guided.guided_colour(L, reference=reference, colour=colour, networks=nets,
-                                        device=device)
+                colour: str, nets: weights.NetworkSet, device: torch.device
+                ) -> tuple[dict[int, ColourFn], ColourFn | None]:
+    """The chain's keyframe colours (points per frame index, with the reference if any) and
+    its automatic colour (with a reference photo, every shot's first frame is guided by it),
+    both through :func:`lumacodec.guided.guided_colour`."""
+    from ..guided import guided_colour
 
-    def base(L: np.ndarray) -> np.ndarray:
-        return auto(L) if auto is not None else colour_from_L(L, nets, device, colour)
+    auto: ColourFn | None = None
+    if reference is not None:
+        def auto(L: np.ndarray) -> np.ndarray:
+            return guided_colour(L, reference=reference, colour=colour, networks=nets,
+                                 device=device)
 
     keys: dict[int, ColourFn] = {}
     for index, points in (keyframes or {}).items():
-        if guided is not None:
-            def key(L: np.ndarray, points: list[Any] = points) -> np.ndarray:
-                return guided.guided_colour(L, points=points, reference=reference,
-                                            colour=colour, networks=nets, device=device)
-        else:
-            def key(L: np.ndarray, points: list[Any] = points) -> np.ndarray:
-                guide = point_colour_fallback(L, points, base(L))
-                return hinted(L, guide, hint_factor, nets, device)
+        def key(L: np.ndarray, points: list[Any] = points) -> np.ndarray:
+            return guided_colour(L, points=points, reference=reference, colour=colour,
+                                 networks=nets, device=device)
         keys[int(index)] = key
     return keys, auto

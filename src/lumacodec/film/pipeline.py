@@ -42,7 +42,7 @@ from ..enhance import upscale_clean
 from ..errors import LumacodecError
 from ..luma_colour import check_colour
 from ..resample import upsample
-from .colour_chain import ColourChain, has_guided, key_colours
+from .colour_chain import CARRY, ColourChain, key_colours
 from .video_io import FolderSink, Frame, Passthrough, VideoSink, is_video_path, open_source
 
 #: A pixel of the input whose L has moved by at most this (of 100) since its output was last
@@ -237,26 +237,33 @@ class _Writer:
             raise self._error
 
 
-def _load_keyframes(points: Any) -> dict[int, list[Any]] | None:
-    if points is None or isinstance(points, dict):
-        return points
-    try:
-        from ..points import load_keyframes
-    except ImportError:
-        raise LumacodecError("keyframe points need lumacodec.points, which this lumacodec "
-                             "does not have") from None
-    return load_keyframes(points)
+def _load_keyframes(points: Any, width: int, height: int) -> dict[int, list[Any]] | None:
+    """Keyframe points by frame index: a keyframes JSON file (or a plain points file: frame
+    0) read by :func:`lumacodec.points.load_keyframes`, or a dict given as it is (checked)."""
+    from ..points import check_points, load_keyframes
+
+    if points is None:
+        return None
+    if isinstance(points, dict):
+        return {int(k): check_points(v, width, height, f"keyframe {k}")
+                for k, v in points.items()}
+    return load_keyframes(points, width, height)
 
 
 def _load_reference(reference: Any) -> np.ndarray | None:
-    if reference is None or isinstance(reference, np.ndarray):
-        return reference
+    """A reference photo (a path, PIL image or RGB array) as sRGB (H, W, 3) uint8; a grey
+    one is refused (:func:`lumacodec.guided.reference_photo`: it has no colour to give)."""
+    if reference is None:
+        return None
     from ..files import read_image
-    from ..images import to_pixels
+    from ..guided import reference_photo
 
     image = read_image(reference) if isinstance(reference, (str, Path)) else reference
-    pixels, mode = to_pixels(image)
-    return pixels if mode.is_colour else np.repeat(pixels[..., None], 3, -1)
+    try:
+        return reference_photo(image)
+    except LumacodecError as exc:
+        raise LumacodecError(f"{reference if isinstance(reference, (str, Path)) else 'reference'}"
+                             f": {exc}") from None
 
 
 def enhance_film(
@@ -272,6 +279,7 @@ def enhance_film(
     points: str | Path | dict[int, list[Any]] | None = None,
     reference: Any = None,
     sr: str = "clean",
+    carry: str = CARRY,
     device: str | torch.device | None = None,
     networks: weights.NetworkSet | None = None,
     progress: bool | None = None,
@@ -299,6 +307,9 @@ def enhance_film(
         A colour photo (path, PIL image or RGB array) whose colours guide every shot.
     sr
         Super-resolution networks, :data:`SR_MODES`.
+    carry
+        How the colour carried from the frame before is applied
+        (:data:`lumacodec.film.colour_chain.CARRY_MODES`).
     progress
         Progress bar with frames/s and time left on a terminal (None: when stderr is one).
     threads
@@ -315,22 +326,29 @@ def enhance_film(
     if threads:
         keep_threads(threads)
         cv2.setNumThreads(threads)
-    keyframes = _load_keyframes(points)
     ref = _load_reference(reference)
-    dev = resolve_device(device)
-    nets = (networks if networks is not None else weights.bundled()).to(dev)
-
     source = open_source(src, scale, fps)
     info = source.info
     summary = FilmSummary(Path(dst))
-    if ref is not None and color and not has_guided():
-        summary.warnings.append("a reference photo needs lumacodec.guided, which this "
-                                "lumacodec does not have: automatic colour instead")
-    chain = None
-    if color:
-        keys, auto = key_colours(keyframes, ref, colour, nets, dev)
-        chain = ColourChain(nets, dev, colour, keys=keys, auto=auto)
-    enhancer = FrameEnhancer(scale, nets, dev, chain=chain, sr=sr)
+    try:
+        keyframes = _load_keyframes(points, info.width, info.height)
+        if keyframes and info.frames and max(keyframes) >= info.frames:
+            summary.warnings.append(f"{points}: keyframe {max(keyframes)} is past the "
+                                    f"film's {info.frames} frames")
+        dev = resolve_device(device)
+        nets = (networks if networks is not None else weights.bundled()).to(dev)
+        if (keyframes or ref is not None) and color and nets.guided_colorizer is None:
+            raise LumacodecError("keyframe points and reference photos need the guided "
+                                 "colour network, which this network set does not have")
+        chain = None
+        if color:
+            keys, auto = key_colours(keyframes, ref, colour, nets, dev)
+            chain = ColourChain(nets, dev, colour, keys=keys, auto=auto, carry=carry,
+                                reference=ref)
+        enhancer = FrameEnhancer(scale, nets, dev, chain=chain, sr=sr)
+    except BaseException:
+        source.close()
+        raise
     out_w, out_h = info.width * scale, info.height * scale
     try:
         if is_video_path(dst):

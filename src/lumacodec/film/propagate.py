@@ -5,6 +5,7 @@
     grey t−1, grey t ─→ DIS flow t→t−1 (backward) and t−1→t (forward)
         ─→ warp(a/b of t−1) along the backward flow ─→ a/b carried to frame t
         ─→ valid = in frame ∧ (forward–backward consistent ∨ |L_t − warp(L_t−1)| small)
+                   ∧ |L_t − warp(L_t−1)| not huge
         ─→ share of valid pixels < CUT_VALID_SHARE, or the histograms differ: a scene cut
 
 Flow is OpenCV's DIS (Kroeger et al., ECCV 2016, "Fast Optical Flow using Dense Inverse
@@ -41,6 +42,10 @@ CONSISTENCY_BETA = 0.5
 #: A carried pixel whose lightness differs from the frame's by more than this (L units, of
 #: 100), where the flow is not consistent either, is not the same surface: colour it afresh.
 LIGHTNESS_TOLERANCE = 12.0
+#: A carried pixel whose lightness differs from the frame's by more than this is never the
+#: same surface, however consistent the flow (a flat region's flow is zero both ways, and
+#: consistent, when something new appears on it without moving).
+LIGHTNESS_LIMIT = 30.0
 #: A scene cut: fewer than this share of a frame's pixels carried validly from the frame
 #: before, or lightness histograms further apart than :data:`CUT_HISTOGRAM_DISTANCE`.
 CUT_VALID_SHARE = 0.35
@@ -130,11 +135,13 @@ class MotionEstimator:
                                      np.arange(h, dtype=np.float32))
         inside = ((grid_x + backward[..., 0] >= -0.5) & (grid_x + backward[..., 0] <= w - 0.5)
                   & (grid_y + backward[..., 1] >= -0.5) & (grid_y + backward[..., 1] <= h - 0.5))
-        same = np.abs(warp(L_prev, backward) - L) <= LIGHTNESS_TOLERANCE
+        change = np.abs(warp(L_prev, backward) - L)
+        same = change <= LIGHTNESS_TOLERANCE
         # Either test alone fails too often where nothing is wrong: the flow of a flat,
         # textureless region is not consistent but its lightness matches; shading changes
-        # the lightness of a well-tracked surface.  A pixel is lost when both fail.
-        valid = inside & (consistent | same)
+        # the lightness of a well-tracked surface.  A pixel is lost when both fail, or when
+        # its lightness changed beyond anything shading does.
+        valid = inside & (consistent | same) & (change <= LIGHTNESS_LIMIT)
         cut = (float(valid.mean()) < CUT_VALID_SHARE
                or histogram_distance(prev_small, cur_small) > CUT_HISTOGRAM_DISTANCE)
         return Motion(backward, valid, cut)

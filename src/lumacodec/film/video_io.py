@@ -96,6 +96,16 @@ class SourceInfo:
     time_base: Fraction | None
     audio: Any = None  # the input audio stream (PyAV), copied to the output
     warnings: list[str] = field(default_factory=list)
+    #: Whether ``frames`` is the header's own count (else it is estimated from a duration).
+    frames_exact: bool = True
+
+    def short_of_declared(self, decoded: int) -> bool:
+        """Whether ``decoded`` frames are fewer than the header promises: all of an exact
+        count; nine tenths less two of an estimate (durations round, and some muxers give
+        the video the audio's length)."""
+        if not self.frames:
+            return False
+        return decoded < (self.frames if self.frames_exact else 0.9 * self.frames - 2)
 
 
 def _grey_lut() -> np.ndarray:
@@ -145,25 +155,40 @@ class VideoSource:
             raise LumacodecError(f"is a directory, not a video: {path}")
         try:
             self._container = av.open(str(self.path), mode="r")
+        except av.error.EOFError:
+            raise LumacodecError(f"{path} is truncated or not a video: it ends before its "
+                                 "header does") from None
         except av.error.FFmpegError as exc:
             raise LumacodecError(f"{path} is not a readable video ({_reason(exc)})") from None
         except OSError as exc:
             raise LumacodecError(f"cannot read {path}: {exc.strerror or exc}") from None
         if not self._container.streams.video:
+            empty = not self._container.streams
             self._container.close()
+            if empty:  # an MP4 cut short before its index, say
+                raise LumacodecError(f"{path} is not a readable video (no streams found: "
+                                     "truncated or damaged?)")
             raise LumacodecError(f"{path} has no video stream")
         video = self._container.streams.video[0]
-        video.thread_type = "AUTO"  # frame threads in FFmpeg: decoding keeps up on its own
         ctx = video.codec_context
-        check_size(path, ctx.width, ctx.height, scale)
+        if ctx is None:  # a stream header FFmpeg has no decoder for, or cut short
+            self._container.close()
+            raise LumacodecError(f"{path}: its video stream cannot be decoded (truncated, "
+                                 "damaged, or a codec this FFmpeg lacks)")
+        video.thread_type = "AUTO"  # frame threads in FFmpeg: decoding keeps up on its own
+        try:
+            check_size(path, ctx.width, ctx.height, scale)
+        except LumacodecError:
+            self._container.close()
+            raise
         fps = video.average_rate or video.guessed_rate or Fraction(DEFAULT_FPS)
-        declared = video.frames or 0
-        if not declared and video.duration and video.time_base:
-            declared = round(float(video.duration * video.time_base * fps))
+        declared, exact = video.frames or 0, True
+        if not declared and video.duration and video.time_base:  # an estimate only
+            declared, exact = round(float(video.duration * video.time_base * fps)), False
         audio = self._container.streams.audio[0] if self._container.streams.audio else None
         self._video, self._audio = video, audio
         self.info = SourceInfo(self.path, ctx.width, ctx.height, declared, Fraction(fps),
-                               video.time_base, audio)
+                               video.time_base, audio, frames_exact=exact)
 
     def close(self) -> None:
         self._container.close()
@@ -182,6 +207,8 @@ class VideoSource:
             nonlocal index
             while pending and (before is None or pending[0] < before):
                 pts = pending.pop(0)
+                info.warnings.append(f"{path}: frame {index}{_when(pts, info.time_base)} "
+                                     "cannot be decoded: the previous frame is repeated")
                 yield Frame(index, None, pts, repeat=True)
                 index += 1
 
@@ -197,12 +224,12 @@ class VideoSource:
                     if good == 0:
                         raise LumacodecError(f"{path}: the first frame cannot be decoded "
                                              f"({_reason(exc)})") from None
-                    where = _when(packet.pts, info.time_base)
-                    info.warnings.append(f"{path}: a corrupt frame{where} after frame "
-                                         f"{index - 1}: the previous frame is repeated")
-                    if packet.pts is not None:
+                    if packet.pts is not None:  # repeated when its turn comes
                         pending.append(packet.pts)
                         pending.sort()
+                    else:
+                        info.warnings.append(f"{path}: a frame after frame {index - 1} cannot "
+                                             "be decoded and has no timestamp: dropped")
                     continue
                 for frame in frames:
                     yield from flush_pending(frame.pts)
@@ -222,8 +249,9 @@ class VideoSource:
                                  f"({_reason(exc)})") from None
         if good == 0:
             raise LumacodecError(f"{path}: no frame could be decoded")
-        if info.frames and index < info.frames:
-            raise LumacodecError(f"{path} is truncated: {index} of the {info.frames} frames "
+        if info.short_of_declared(index):
+            raise LumacodecError(f"{path} is truncated: {index} of the "
+                                 f"{'' if info.frames_exact else 'about '}{info.frames} frames "
                                  "its header declares")
 
 
