@@ -14,7 +14,13 @@ from PIL import Image
 
 import lumacodec
 from lumacodec import weights
-from lumacodec.networks import Colorizer, HintRestorer, LumaColorizer, SuperResolution
+from lumacodec.networks import (
+    Colorizer,
+    GuidedColorizer,
+    HintRestorer,
+    LumaColorizer,
+    SuperResolution,
+)
 
 
 def smooth_rgb(height: int, width: int) -> np.ndarray:
@@ -47,6 +53,8 @@ def make_networks(network_id: bytes = bytes(8), seed: int = 0) -> weights.Networ
         HintRestorer(channels=8, blocks=1, hint_factors=(8, 16, 32)).eval(),  # as the bundled
         LumaColorizer(widths=(8, 8, 8, 8, 8), decoder_widths=(8, 8, 8), bin_step=20.0).eval(),
         restorers={"sr_x1_fast": SuperResolution(1, channels=8, blocks=1, unshuffle=4).eval()},
+        guided_colorizer=GuidedColorizer(widths=(8, 8, 8, 8, 8), decoder_widths=(8, 8, 8),
+                                         bin_step=20.0).eval(),
     )
 
 

@@ -525,3 +525,74 @@ def test_decode_max_pixels(runner: CliRunner, tmp_path: Path, lmc: Path) -> None
     assert "exceeds the limit of 100 pixels" in assert_one_line_failure(result, 1)
     result = run(runner, "decode", lmc, tmp_path / "o.png", "--no-enhance", "--max-pixels", 120)
     assert result.exit_code == 0, result.output
+
+
+# --- guided colour: enhance --points / --reference, studio ----------------------------------
+
+
+def test_enhance_with_points_and_reference(
+    runner: CliRunner, tmp_path: Path, network_factory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(weights, "bundled", lambda: network_factory(seed=4))
+    grey = tmp_path / "old.png"
+    Image.fromarray(np.full((24, 32), 90, np.uint8)).save(grey)
+    ref = tmp_path / "ref.png"
+    Image.fromarray(np.full((16, 16, 3), (40, 100, 40), np.uint8)).save(ref)  # L as the photo
+    points = tmp_path / "p.json"
+    points.write_text(json.dumps({"points": [{"x": 5, "y": 5, "colour": "#d02020"}]}))
+    outs = {}
+    for name, extra in (("auto", []), ("points", ["--points", points]),
+                        ("ref", ["--reference", ref])):
+        out = tmp_path / f"{name}.png"
+        result = run(runner, "enhance", grey, out, "--scale", "1", "--colour", "faithful",
+                     "--device", "cpu", *extra)
+        assert result.exit_code == 0, result.output
+        outs[name] = np.asarray(Image.open(out)).astype(int)
+    r, g, _ = outs["points"][5, 5]
+    assert r - g > 60  # the point is red, and so is the flat photo around it
+    assert outs["ref"][12, 16, 1] > outs["auto"][12, 16, 1] + 10  # greener, as the reference
+
+
+@pytest.mark.parametrize(("points", "message"), [
+    ('{"points": [{"x": 500, "y": 5, "colour": "#d02020"}]}', "point 0 at (500, 5) is outside"),
+    ('{"points": [{"x": 5, "y": 5, "colour": "rouge"}]}', "point 0: colour 'rouge'"),
+    ("", "is empty"),
+    ("[1, 2", "not a JSON points file"),
+])
+def test_enhance_bad_points(runner: CliRunner, tmp_path: Path, png: Path, points: str,
+                            message: str) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(points)
+    out = tmp_path / "o.png"
+    err = assert_one_line_failure(run(runner, "enhance", png, out, "--points", path), code=1)
+    assert message in err and str(path) in err and not out.exists()
+
+
+def test_enhance_bad_reference(runner: CliRunner, tmp_path: Path, png: Path) -> None:
+    out = tmp_path / "o.png"
+    text = tmp_path / "ref.txt"
+    text.write_text("not a photo")
+    err = assert_one_line_failure(run(runner, "enhance", png, out, "--reference", text), code=1)
+    assert "ref.txt is not a readable image" in err
+    grey = tmp_path / "grey.png"
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(grey)
+    err = assert_one_line_failure(run(runner, "enhance", png, out, "--reference", grey), code=1)
+    assert "grey.png is grey" in err
+    err = assert_one_line_failure(run(runner, "enhance", png, out, "--points",
+                                      tmp_path / "none.json"), code=1)
+    assert "no such file" in err and not out.exists()
+
+
+def test_studio_bad_photo_and_port(runner: CliRunner, tmp_path: Path) -> None:
+    err = assert_one_line_failure(run(runner, "studio", tmp_path / "none.png", "--no-browser"),
+                                  code=1)
+    assert "no such file" in err
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        err = assert_one_line_failure(run(runner, "studio", "--port", port, "--no-browser"),
+                                      code=1)
+    assert f"cannot listen on 127.0.0.1:{port}" in err

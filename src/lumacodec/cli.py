@@ -293,10 +293,17 @@ def info(file: str, as_json: bool) -> None:
               help="Film: frame rate of a folder of frames written as a video (default 24).")
 @click.option("--fast-sr", is_flag=True,
               help="Film: the decoder's x2 network (about 2.5x faster, less sharp).")
+@click.option("--points", "points_file", type=click.Path(dir_okay=False), default=None,
+              help="Guided colour: a points file (JSON: positions and colours; for film, "
+              "points per keyframe), as `lumacodec studio` saves it (docs/guides/"
+              "guided-colour.md).")
+@click.option("--reference", type=click.Path(dir_okay=False), default=None,
+              help="Guided colour: a colour photo of a similar scene to take colours from.")
 @_one_line_errors
 def enhance(
     src: str, dst: str, scale: str, no_color: bool, colour: str, device: str | None,
-    quiet: bool, crf: int, fps: float | None, fast_sr: bool,
+    quiet: bool, crf: int, fps: float | None, fast_sr: bool, points_file: str | None,
+    reference: str | None,
 ) -> None:
     """Colourise and upscale an old greyscale photo or scan SRC into DST (no bitstream).
 
@@ -310,16 +317,42 @@ def enhance(
         from .film.command import run_film
 
         run_film(src, dst, quiet=quiet, scale=int(scale), color=not no_color, colour=colour,
-                 device=device, crf=crf, fps=fps, sr="fast" if fast_sr else "clean")
+                 device=device, crf=crf, fps=fps, sr="fast" if fast_sr else "clean",
+                 points=points_file, reference=reference)
         return
     from .enhance import enhance as run_enhance
     from .files import read_image, save_image
+    from .guided import reference_photo
+    from .points import load_points
     from .progress import status_line
 
+    image = read_image(src)
+    points = [] if points_file is None else load_points(points_file, *image.size)
+    ref = None if reference is None else reference_photo(read_image(reference), reference)
     with status_line(f"enhance {src}", progress=False if quiet else None):
-        out = run_enhance(read_image(src), scale=int(scale), color=not no_color, colour=colour,
-                          device=device)
+        out = run_enhance(image, scale=int(scale), color=not no_color, colour=colour,
+                          device=device, points=points, reference=ref)
     save_image(out, dst)
+
+
+@main.command()
+@click.argument("photo", type=click.Path(dir_okay=False), required=False)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but 127.0.0.1 lets other machines in.")
+@click.option("--no-browser", is_flag=True, help="Do not open the page in a browser.")
+@_one_line_errors
+def studio(photo: str | None, port: int, host: str, no_browser: bool) -> None:
+    """Colour PHOTO (or one chosen on the page) by hand, in a local web page: click to place
+    colour points, drop a reference photo, save the PNG and the points file
+    (docs/guides/guided-colour.md)."""
+    from .studio import serve
+
+    if host != "127.0.0.1":
+        click.echo(f"lumacodec: warning: listening on {host}: other machines can reach it",
+                   err=True)
+    serve(photo, host, port, open_browser=not no_browser, announce=click.echo)
 
 
 def _register_bench() -> None:

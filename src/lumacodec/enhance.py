@@ -49,6 +49,13 @@ def upscale_clean(
                    0.0, 100.0)
 
 
+def lightness(image: ImageLike) -> np.ndarray:
+    """The L (H, W) in [0, 100] that :func:`enhance` colours: a grey image's own, a colour
+    image's luminance (its colour is thrown away: it is what is being replaced)."""
+    pixels, mode = to_pixels(image)
+    return rgb_to_luma(pixels) if mode.is_colour else grey_u8_to_L(pixels)
+
+
 def enhance(
     image: ImageLike,
     scale: int = 2,
@@ -70,11 +77,10 @@ def enhance(
     check_colour(colour)
     if isinstance(scale, bool) or not isinstance(scale, int) or scale not in (1, 2, 4):
         raise LumacodecError(f"scale must be 1, 2 or 4, got {scale!r}")
-    pixels, mode = to_pixels(image)
-    height, width = pixels.shape[:2]
+    L = lightness(image)
+    height, width = L.shape
     checked = check_points(points, width, height)
     ref = None if reference is None else reference_photo(reference)
-    L = rgb_to_luma(pixels) if mode.is_colour else grey_u8_to_L(pixels)
     dev = resolve_device(device)
     nets = (networks if networks is not None else weights.bundled()).to(dev)
     L = upscale_clean(L, scale, nets, dev)

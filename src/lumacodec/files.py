@@ -38,7 +38,11 @@ def read_bytes(path: PathLike, limit: int = -1) -> bytes:
 
 def read_image(path: PathLike) -> Image.Image:
     """Open and fully load an image file with Pillow (its decompression-bomb guard included)."""
-    data = read_bytes(path)
+    return image_from_bytes(read_bytes(path), path)
+
+
+def image_from_bytes(data: bytes, path: PathLike) -> Image.Image:
+    """:func:`read_image` for bytes already read (an upload), errors naming ``path``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from . import weights
 from .color import rgb_to_lab
+from .colour_spread import reference_shift, spread
 from .decoder import colour_from_L, inference, resolve_device
 from .errors import LumacodecError
 from .images import ImageLike, to_pixels
@@ -117,14 +118,54 @@ def guided_ab(out: torch.Tensor, colour: str) -> torch.Tensor:
     return out[:, -2:].float() * (AB_SCALE * (GUIDED_VIVID if colour == "vivid" else 1.0))
 
 
+def point_corrections(ab_low: np.ndarray, marks: Sequence[Mark], stride: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """What each mark asks of the network's a/b (2, h, w) on its output grid (``stride``
+    working pixels a cell): (its colour − the network's, mask) on the cells its square
+    covers."""
+    target = np.zeros_like(ab_low)
+    mask = np.zeros(ab_low.shape[1:], np.float32)
+    h, w = mask.shape
+    for y, x, r, a, b in marks:
+        rows = slice(max(0, (y - r) // stride), min(h, (y + r) // stride + 1))
+        cols = slice(max(0, (x - r) // stride), min(w, (x + r) // stride + 1))
+        target[0, rows, cols] = a - ab_low[0, rows, cols]
+        target[1, rows, cols] = b - ab_low[1, rows, cols]
+        mask[rows, cols] = 1.0
+    return target, mask
+
+
+def corrections(L_low: np.ndarray, ab_low: np.ndarray, reference: np.ndarray | None,
+                marks: Sequence[Mark]) -> np.ndarray:
+    """The correction (2, h, w) of one image's network a/b (2, h, w) on its output grid, L
+    (h, w) in [0, 100]: the reference's colours by lightness first, then the points' own
+    colours spread over their regions (:mod:`lumacodec.colour_spread`)."""
+    field = np.zeros_like(ab_low)
+    if reference is not None and reference[-1] > 0:  # all zeros: no reference
+        field += reference_shift(L_low, ab_low, reference)
+    if marks:
+        target, mask = point_corrections(ab_low + field, marks, LumaColorizer.OUTPUT_STRIDE)
+        field += spread(L_low, target, mask)
+    return field
+
+
 def predict(net: GuidedColorizer, L_work: torch.Tensor, planes: torch.Tensor,
             reference: torch.Tensor | None, colour: str = "faithful",
-            guide: torch.Tensor | None = None) -> torch.Tensor:
+            guide: torch.Tensor | None = None, marks: Sequence[Mark] = ()) -> torch.Tensor:
     """a/b (N, 2, H, W) for L (N, 1, h, w) / 100 at the working size and its guidance, brought
     up to the size of ``guide`` (L / 100 at full resolution; default: ``L_work`` itself) by
-    guided upsampling, as :func:`lumacodec.luma_colour.colour_from_luma` does."""
+    guided upsampling, as :func:`lumacodec.luma_colour.colour_from_luma` does.  ``marks``
+    (the first image's): each point keeps its colour; with a reference, each lightness gets
+    the reference's mean colour (:func:`corrections`, before the upsampling)."""
     ab_low = guided_ab(run_guided(net, L_work, planes, reference), colour)
     guide_low = resize_tensor(L_work, ab_low.shape[-2:])
+    if marks or reference is not None:
+        ab_low = ab_low + torch.from_numpy(np.stack([
+            corrections(guide_low[i, 0].float().cpu().numpy() * 100.0,
+                        ab_low[i].float().cpu().numpy(),
+                        None if reference is None else reference[i].float().cpu().numpy(),
+                        marks if i == 0 else ())
+            for i in range(ab_low.shape[0])])).to(ab_low.device, ab_low.dtype)
     return guided_upsample(ab_low, guide_low, L_work if guide is None else guide,
                            GUIDE_RADIUS, GUIDE_EPS)
 
@@ -151,19 +192,20 @@ def colour_with(
     if known is not None:
         ab_k, mask_k = known
         dense = (resize(ab_k, size), np.clip(resize(mask_k, size), 0.0, 1.0))
-    planes = point_planes(*size, point_marks(points, L.shape, size), dense)
+    marks = point_marks(points, L.shape, size)
+    planes = point_planes(*size, marks, dense)
     ref = None if reference is None else reference[None].to(device)
     ab = predict(net, L_work, torch.from_numpy(planes)[None].to(device), ref, colour,
-                 Lt[None, None])
+                 Lt[None, None], marks)
     return ab[0].float().cpu().numpy()
 
 
-def reference_photo(reference: ImageLike) -> np.ndarray:
+def reference_photo(reference: ImageLike, source: str = "the reference photo") -> np.ndarray:
     """A reference photo as sRGB (H, W, 3) uint8; a grey one is an error (it has no colour to
-    give)."""
+    give), naming ``source``."""
     pixels, mode = to_pixels(reference)
     if not mode.is_colour:
-        raise LumacodecError("the reference photo is grey: it has no colour to give")
+        raise LumacodecError(f"{source} is grey: it has no colour to give")
     return pixels
 
 

@@ -185,11 +185,17 @@ def _points_of(doc: Any, source: str) -> tuple[list[Any], dict[str, Any]]:
     return doc["points"], doc
 
 
+def points_from_document(doc: Any, width: int, height: int, source: str = "points"
+                         ) -> list[Point]:
+    """The points of a parsed points document (what :func:`points_document` makes; a bare
+    list too) for an image of ``width`` × ``height``, errors naming ``source``."""
+    points, meta = _points_of(doc, source)
+    return check_points(_scaled(points, meta, width, height, source), width, height, source)
+
+
 def load_points(path: str | Path, width: int, height: int) -> list[Point]:
     """The points of a points file for an image of ``width`` × ``height``."""
-    points, doc = _points_of(_read_json(path), str(path))
-    return check_points(_scaled(points, doc, width, height, str(path)), width, height,
-                        str(path))
+    return points_from_document(_read_json(path), width, height, str(path))
 
 
 def load_keyframes(path: str | Path, width: int, height: int) -> dict[int, list[Point]]:
@@ -219,8 +225,13 @@ def load_keyframes(path: str | Path, width: int, height: int) -> dict[int, list[
 def points_document(points: Sequence[Point], width: int, height: int) -> dict[str, Any]:
     """The JSON document of a points file."""
     return {"version": FORMAT_VERSION, "width": width, "height": height,
-            "points": [{"x": p.x, "y": p.y, "colour": p.hex, "radius": p.radius}
-                       for p in points]}
+            "points": [{"x": _plain(p.x), "y": _plain(p.y), "colour": p.hex,
+                        "radius": p.radius} for p in points]}
+
+
+def _plain(v: float) -> float | int:
+    """A coordinate as JSON writes it best: 12, not 12.0."""
+    return int(v) if float(v).is_integer() else round(float(v), 3)
 
 
 def save_points(path: str | Path, points: Sequence[Point], width: int, height: int) -> None:
