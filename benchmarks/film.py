@@ -2,8 +2,9 @@
 
     python benchmarks/film.py colour --clips 03_blocks,04_coffee,05_default_juggle \\
         --out benchmarks/results/film.md --strip benchmarks/results/film-strip.jpg
-    python benchmarks/film.py speed --clip 03_blocks --frames 40
-    python benchmarks/film.py memory --clip 03_blocks --frames 1000
+    python benchmarks/film.py speed --clip 03_blocks --frames 40 --threads 2
+    python benchmarks/film.py memory --clip 03_blocks --frames 10000 --size 214x120 \\
+        --sr fast --threads 1
 
 Colour clips of ``video_clips`` (``sam2_gallery/*.mp4``, 1280×720, reduced to 854×480 with
 area averaging; ``vos_demo`` folders, 854×480) are turned into "old film" whose true colour is
@@ -49,7 +50,14 @@ from skimage.color import deltaE_ciede2000
 from lumacodec import weights
 from lumacodec.color import planes_to_rgb_u8, rgb_to_lab
 from lumacodec.decoder import colour_from_L
-from lumacodec.film.colour_chain import CARRY, HINT_FACTOR, ColourChain, hinted, key_colours
+from lumacodec.film.colour_chain import (
+    CARRY,
+    HINT_FACTOR,
+    SMALL_HOLES,
+    ColourChain,
+    hinted,
+    key_colours,
+)
 from lumacodec.film.propagate import warp
 from lumacodec.guided import guided_colour
 from lumacodec.hints import upsample_hint
@@ -119,16 +127,19 @@ def simulated_points(rgb: np.ndarray, n: int = 5) -> list[Point]:
 
 def make_chain(mode: str, rgb: np.ndarray, true_ab: np.ndarray, nets: weights.NetworkSet,
                device: torch.device) -> ColourChain | None:
-    """The chain of one mode, ``KEY[:CARRY[:FACTOR]]`` (None for ``auto``: per frame).
+    """The chain of one mode, ``KEY[:CARRY[:FACTOR[:HOLES]]]`` (None for ``auto``: per frame).
 
     KEY: ``hint`` (frame 0's true a/b as a 1/32 hint, the hinted colorizer), ``hintg`` (the
     same hint given to the guided network as its known colour), ``points`` (5 simulated
     points, the guided network); CARRY: a :data:`CARRY_MODES` name (default :data:`CARRY`);
-    FACTOR: the hinted colorizer's density on the carried colour."""
+    FACTOR: the hinted colorizer's density on the carried colour; HOLES: the share of a frame
+    under which holes are filled from around them (:data:`SMALL_HOLES`; 0: by a network)."""
     key_name, _, rest = mode.partition(":")
-    carry, _, factor = rest.partition(":")
+    carry, _, rest = rest.partition(":")
+    factor, _, holes = rest.partition(":")
     carry = carry or CARRY
     hint_factor = int(factor) if factor else HINT_FACTOR
+    small_holes = float(holes) if holes else SMALL_HOLES
     if key_name == "auto":
         return None
     if key_name == "hint":
@@ -147,7 +158,7 @@ def make_chain(mode: str, rgb: np.ndarray, true_ab: np.ndarray, nets: weights.Ne
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     return ColourChain(nets, device, "faithful", keys=keys, hint_factor=hint_factor,
-                       carry=carry)
+                       carry=carry, small_holes=small_holes)
 
 
 def colour_run(name: str, frames: int, modes: list[str], nets: weights.NetworkSet,
@@ -251,6 +262,107 @@ def cmd_colour(args: argparse.Namespace) -> None:
         args.out.write_text("\n".join(lines) + "\n")
 
 
+def write_grey_clip(name: str, path: Path, frames: int, size: tuple[int, int] = SIZE,
+                    loop: int = 0) -> Path:
+    """The clip's first ``frames`` frames as a grey H.264 video at ``size`` (the "old film"
+    the pipeline is timed on); with ``loop``, played forwards and backwards in turn until
+    ``loop`` frames (no scene cut where it turns)."""
+    import av
+
+    grey = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+            for f in frames_rgb(name, frames)]
+    order = list(range(len(grey)))
+    total = loop or len(grey)
+    cycle = order + order[-2:0:-1] if len(order) > 1 else order
+    with av.open(str(path), mode="w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.options = {"crf": "18", "preset": "veryfast"}
+        for i in range(total):
+            frame = av.VideoFrame.from_ndarray(grey[cycle[i % len(cycle)]], format="gray")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+class RssSampler:
+    """This process's resident memory, sampled every ``every`` seconds on a thread."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        import threading
+
+        self.samples: list[tuple[float, float]] = []  # (seconds, GB)
+        self._stop = threading.Event()
+        self._start = time.perf_counter()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def rss_gb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.samples.append((time.perf_counter() - self._start, self.rss_gb()))
+
+    def stop(self) -> list[tuple[float, float]]:
+        self._stop.set()
+        self._thread.join()
+        return self.samples
+
+
+def cmd_speed(args: argparse.Namespace) -> None:
+    """Frames/s of ``lumacodec.film.enhance_film`` on a grey 854×480 clip, ×scale, H.264
+    out, on ``--threads`` threads (the networks loaded beforehand, not timed)."""
+    import tempfile
+
+    from lumacodec.film import enhance_film
+
+    nets = weights.bundled()
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = write_grey_clip(args.clip, Path(tmp) / "old.mp4", args.frames)
+        for sr in args.sr.split(","):
+            summary = enhance_film(src, Path(tmp) / "out.mp4", args.scale, sr=sr,
+                                   networks=nets, progress=False, threads=args.threads)
+            lines.append(f"| {args.clip} | {SIZE[0]}×{SIZE[1]} → ×{args.scale} | {sr} | "
+                         f"{args.threads} | {summary.frames} | {summary.fps:.2f} |")
+            print(lines[-1], flush=True)
+    print("\n".join(["| clip | size | SR | threads | frames | frames/s |",
+                     "|---|---|---|---:|---:|---:|", *lines]))
+
+
+def cmd_memory(args: argparse.Namespace) -> None:
+    """Resident memory over a long run: the clip looped (forwards, backwards) to
+    ``--frames`` frames at ``--size``, through the whole pipeline (×scale, H.264 out)."""
+    import tempfile
+
+    from lumacodec.film import enhance_film
+
+    w, h = (int(v) for v in args.size.split("x"))
+    nets = weights.bundled()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = write_grey_clip(args.clip, Path(tmp) / "long.mp4", 100, (w, h), args.frames)
+        sampler = RssSampler(args.every)
+        summary = enhance_film(src, Path(tmp) / "out.mp4", args.scale, sr=args.sr,
+                               networks=nets, progress=False, threads=args.threads)
+        samples = sampler.stop()
+    print(summary)
+    marks = [samples[min(len(samples) - 1, int(len(samples) * q))] for q in
+             (0.02, 0.1, 0.25, 0.5, 0.75, 1.0)]
+    print("| at (s) | RSS (GB) |\n|---:|---:|")
+    for t, gb in marks:
+        print(f"| {t:.0f} | {gb:.3f} |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    print(f"{summary.frames} frames {w}×{h} → ×{args.scale} ({args.sr} SR) in "
+          f"{summary.seconds:.0f} s; RSS after 10% of the run {marks[1][1]:.3f} GB, at the "
+          f"end {marks[-1][1]:.3f} GB, peak {peak:.3f} GB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -261,10 +373,24 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--strip", type=Path, default=None)
     p.add_argument("--threads", type=int, default=2)
+    p = sub.add_parser("speed")
+    p.add_argument("--clip", default="03_blocks")
+    p.add_argument("--frames", type=int, default=40)
+    p.add_argument("--scale", type=int, default=2)
+    p.add_argument("--sr", default="clean,fast")
+    p.add_argument("--threads", type=int, default=2)
+    p = sub.add_parser("memory")
+    p.add_argument("--clip", default="03_blocks")
+    p.add_argument("--frames", type=int, default=10_000)
+    p.add_argument("--size", default="854x480")
+    p.add_argument("--scale", type=int, default=2)
+    p.add_argument("--sr", default="clean")
+    p.add_argument("--every", type=float, default=2.0)
+    p.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    {"colour": cmd_colour}[args.cmd](args)
+    {"colour": cmd_colour, "speed": cmd_speed, "memory": cmd_memory}[args.cmd](args)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB",
           file=sys.stderr)
 

@@ -12,7 +12,7 @@ from film_clips import cut_frames, moving_frames
 from lumacodec import weights
 from lumacodec.color import grey_u8_to_L
 from lumacodec.decoder import colour_from_L
-from lumacodec.film.colour_chain import CARRY, CARRY_MODES, ColourChain, key_colours
+from lumacodec.film.colour_chain import CARRY, CARRY_MODES, ColourChain, fill_holes, key_colours
 
 CPU = torch.device("cpu")
 STEP = 2  # pixels the test picture moves a frame
@@ -100,3 +100,19 @@ def test_a_set_without_the_guided_network_carries_directly(tiny_networks: weight
     assert CARRY in CARRY_MODES
     with pytest.raises(ValueError, match="carry must be one of"):
         ColourChain(tiny_networks, CPU, carry="sideways")
+
+
+def test_fill_holes_takes_the_colour_around() -> None:
+    ab = np.zeros((2, 20, 30), np.float32)
+    ab[0, :, :15], ab[0, :, 15:] = 30.0, -30.0
+    valid = np.ones((20, 30), bool)
+    valid[8:12, 2:6] = False  # a hole on the left: left's colour
+    valid[8:12, 24:28] = False  # one on the right: right's
+    broken = ab.copy()
+    broken[:, ~valid] = 99.0
+    filled = fill_holes(broken, valid)
+    np.testing.assert_allclose(filled[0, 8:12, 2:6], 30.0, atol=1.0)
+    np.testing.assert_allclose(filled[0, 8:12, 24:28], -30.0, atol=1.0)
+    np.testing.assert_array_equal(filled[:, valid], broken[:, valid])  # the rest untouched
+    everywhere = np.zeros((20, 30), bool)
+    assert fill_holes(broken, everywhere) is broken  # nothing to take colour from

@@ -51,6 +51,12 @@ CARRY_MODES = ("hint", "direct", "guided", "guided-direct")
 #: The default, chosen by benchmarks/results/film.md (the module's docstring says why).
 CARRY = "direct"
 
+#: Holes (pixels the flow cannot vouch for) covering less than this share of a frame are
+#: filled from the carried colour around them (:func:`fill_holes`) instead of by a network:
+#: thin slivers at motion edges, where the neighbours' colour is the right one, at a
+#: fraction of the cost (benchmarks/results/film.md).
+SMALL_HOLES = 0.01
+
 #: A frame's lightness (H, W) in [0, 100] → its a/b (2, H, W).
 ColourFn = Callable[[np.ndarray], np.ndarray]
 #: L (H, W), known a/b (2, H, W), known mask (H, W) in [0, 1] → a/b (2, H, W).
@@ -81,6 +87,29 @@ def guided_known(nets: weights.NetworkSet, device: torch.device,
     return known
 
 
+def fill_holes(ab: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``ab`` (2, H, W) with its pixels outside ``valid`` (H, W) filled by normalised
+    convolution: the valid colour around each, Gaussian-weighted, at growing widths until
+    every hole has some valid neighbour (a frame with nothing valid is returned as it is)."""
+    import cv2
+
+    if valid.all() or not valid.any():
+        return ab
+    weight = valid.astype(np.float32)
+    out = ab.copy()
+    todo = ~valid
+    sigma = 2.0
+    while todo.any() and sigma < 4 * max(valid.shape):
+        den = cv2.GaussianBlur(weight, (0, 0), sigma)
+        ok = todo & (den > 1e-3)
+        for c in range(ab.shape[0]):
+            num = cv2.GaussianBlur(ab[c] * weight, (0, 0), sigma)
+            out[c][ok] = num[ok] / den[ok]
+        todo &= ~ok
+        sigma *= 3.0
+    return out
+
+
 class ColourChain:
     """Colour of a film, frame after frame: call it with each frame's index and L in order.
 
@@ -101,13 +130,17 @@ class ColourChain:
         network.
     reference
         A colour photo (RGB uint8) the guided network also sees on carried frames.
+    small_holes
+        Holes under this share of the frame are filled from around them, not by a network
+        (:data:`SMALL_HOLES`; 0: always the network).
     """
 
     def __init__(self, nets: weights.NetworkSet, device: torch.device, colour: str = "vivid",
                  *, keys: dict[int, ColourFn] | None = None, auto: ColourFn | None = None,
                  hint_factor: int = HINT_FACTOR, carry: str = CARRY,
                  motion: MotionEstimator | None = None,
-                 reference: np.ndarray | None = None) -> None:
+                 reference: np.ndarray | None = None,
+                 small_holes: float = SMALL_HOLES) -> None:
         if carry not in CARRY_MODES:
             raise ValueError(f"carry must be one of {CARRY_MODES}, got {carry!r}")
         if carry.startswith("guided") and nets.guided_colorizer is None:
@@ -115,7 +148,7 @@ class ColourChain:
         self.nets, self.device = nets, device
         self.keys = dict(keys or {})
         self.auto = auto or (lambda L: colour_from_L(L, nets, device, colour))
-        self.hint_factor, self.carry = hint_factor, carry
+        self.hint_factor, self.carry, self.small_holes = hint_factor, carry, small_holes
         self.known = guided_known(nets, device, reference) if carry.startswith("guided") \
             else None
         self.motion = motion or MotionEstimator()
@@ -149,6 +182,8 @@ class ColourChain:
             return self.auto(L)
         self.valid_shares.append(motion.valid_share)
         carried = warp(ab_prev, motion.flow)
+        if self.carry != "hint" and motion.valid_share >= 1.0 - self.small_holes:
+            return fill_holes(carried, motion.valid).astype(np.float32, copy=False)
         if self.known is not None:
             out = self.known(L, carried, motion.valid.astype(np.float32))
             if self.carry == "guided-direct":
