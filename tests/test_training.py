@@ -552,3 +552,63 @@ def test_adopt_promotes_a_network_with_its_manifest_entry(tmp_path: Path) -> Non
     (run / "x2_try.safetensors").write_bytes(b"changed since export")
     with pytest.raises(ValueError, match="does not match"):
         adopt(run, "x2_try", "sr_x2", bundle)
+
+
+# --- guided colour (training.guided_data, training.guided_color) ----------------------------
+
+
+def test_simulated_clicks_land_inside_regions_with_their_mean_colour() -> None:
+    from training.guided_data import click_map, dense_guidance, point_count, simulate_marks
+
+    L = np.full((40, 60), 30.0, np.float32)
+    L[:, 30:] = 70.0  # one edge, down the middle
+    ab = np.zeros((2, 40, 60), np.float32)
+    ab[0, :, 30:] = 25.0
+    where = click_map(L)
+    assert where[:, :25].all() and not where[:, 29:31].any()  # never on the edge
+    rng = np.random.default_rng(0)
+    marks = simulate_marks(L, ab, 50, rng)
+    assert len(marks) == 50 and simulate_marks(L, ab, 0, rng) == []
+    for _, x, _, a, b in marks:
+        assert abs(x - 29.5) > 1 and b == 0.0
+        assert a == (25.0 if x >= 30 else 0.0)  # the square's mean: one region's colour
+    counts = [point_count(rng, 0.25) for _ in range(2000)]
+    assert 0.2 < np.mean(np.array(counts) == 0) < 0.3 and max(counts) <= 30
+    known, mask = dense_guidance(ab, rng)
+    assert known.shape == ab.shape and 0 < mask.mean() < 1
+
+
+def test_guided_patches_carry_points_and_references() -> None:
+    from lumacodec.networks.guided_colorizer import reference_size
+    from training.guided_data import GuidedPatches
+    from training.luma_data import Photo
+
+    rng = np.random.default_rng(2)
+    photos = [Photo({"L": rng.integers(0, 256, (48, 64)).astype(np.uint8)},
+                    rng.normal(0, 20, (2, 48, 64)).astype(np.int8)) for _ in range(3)]
+    patches = GuidedPatches(photos, ["a", "a", "b"], patch=32, p_none=0.0, p_reference=1.0)
+    L, ab, mask, planes, refs = patches.sample(rng, 4)
+    assert planes.shape == (4, 3, 32, 32) and refs.shape == (4, reference_size(10))
+    assert (planes[:, 2].flatten(1).amax(1) == 1).all()  # every crop has a point
+    assert (refs[:, -1] == 1).all()  # and a reference
+
+
+def test_guided_colour_training_exports_a_guided_network(dataset: Path, tmp_path: Path
+                                                        ) -> None:
+    from lumacodec.networks import GuidedColorizer, LumaColorizer
+
+    init = tmp_path / "luma.safetensors"
+    save_network(LumaColorizer(widths=(8, 8, 8, 8, 8), decoder_widths=(8, 8, 8), bin_step=20.0),
+                 init)
+    _train(["--data", str(dataset), "--colour-sets", "train", "--train-sets", "",
+            "--holdout", "3", "--patch", "64", "--batch", "2", "--warmup", "1", "--steps", "2",
+            "--val-every", "2", "--workers", "1", "--init", str(init),
+            "--cache", str(tmp_path / "cache"), "--checkpoint-dir", str(tmp_path / "ck"),
+            "--weights-dir", str(tmp_path / "w")],
+           nproc=1, env=_env(), module="training.guided_color")
+    net = load_network(tmp_path / "w" / "guided_colorizer.safetensors")
+    assert isinstance(net, GuidedColorizer) and net.reference_bins == 10
+    entry = json.loads((tmp_path / "w" / "manifest.json").read_text())["networks"][
+        "guided_colorizer"]
+    assert {"de_p0_rel", "de_p1_rel", "de_p5_rel", "de_p10_rel", "de_ref_rel", "bias_a",
+            "bias_b", "de_rel"} <= entry["validation"].keys()

@@ -29,6 +29,7 @@ from torch import nn
 from lumacodec import weights
 from lumacodec.color import u8_to_L
 from lumacodec.guided import point_planes, predict
+from lumacodec.networks import LumaColorizer, load_network
 from lumacodec.networks.guided_colorizer import GuidedColorizer, reference_condition
 
 from . import luma_data
@@ -104,6 +105,21 @@ class _Bound(nn.Module):
         return self.model(L, self.planes, self.ref)
 
 
+def initial_model(init: str) -> GuidedColorizer:
+    """The network training starts from (``--init``)."""
+    if init.endswith(".safetensors"):
+        net = load_network(init)
+        if isinstance(net, GuidedColorizer):
+            return net
+        if not isinstance(net, LumaColorizer):
+            raise SystemExit(f"--init {init}: not a colour-from-L or guided colour network")
+        return GuidedColorizer.from_luma(net)
+    model = GuidedColorizer.from_luma(weights.load_listed("luma_colorizer"))
+    if init:
+        load_init(model, Path(init))
+    return model
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_data_arguments(parser)
@@ -117,8 +133,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="share of crops with a reference")
     parser.add_argument("--p-dense", type=float, default=0.1,
                         help="share of crops with dense guidance (film)")
-    parser.add_argument("--init", default="", help="start from this guided weights file or "
-                        "checkpoint (default: the bundled colour-from-L network)")
+    parser.add_argument("--init", default="", help="start from this weights file (guided, or "
+                        "a colour-from-L network to grow) or guided checkpoint (default: the "
+                        "bundled colour-from-L network)")
     add_loop_arguments(parser, {"name": "guided_colorizer", "batch": 16, "lr": 3e-4,
                                 "val_every": 500})
     args = parser.parse_args(argv)
@@ -133,9 +150,7 @@ def main(argv: list[str] | None = None) -> None:
                    f"L; simulated users (training/guided_data.py): p_none {args.p_none}, "
                    f"p_reference {args.p_reference}, p_dense {args.p_dense}")
     torch.manual_seed(args.seed)
-    model = GuidedColorizer.from_luma(weights.load_listed("luma_colorizer"))
-    if args.init:
-        load_init(model, Path(args.init))
+    model = initial_model(args.init)
     patches = GuidedPatches(photos, [category(p) for p in train_images], args.patch,
                             args.p_none, args.p_reference, args.p_dense)
     task = GuidedColorTask(model, patches, val_photos, args.de_weight)  # type: ignore[arg-type]

@@ -178,6 +178,7 @@ function showPhoto(info) {
   state.reference = Boolean(info.reference);
   $("drop").hidden = true;
   $("canvas").hidden = false;
+  $("canvas").style.setProperty("--aspect", String(info.width / info.height));
   $("save").disabled = false;
   document.title = `${info.name} · lumacodec studio`;
   setPoints([]);
