@@ -4,6 +4,12 @@ Build it with ``python -m sphinx -W --keep-going -b html docs docs/_build/html``
 ``docs`` extra: ``pip install -e ".[docs]"``).  Warnings are errors: a broken internal link,
 an unresolved cross-reference (``nitpicky``) or a public function without a docstring fails
 the build.
+
+Why Sphinx rather than MkDocs: the Python API comes from the docstrings through autodoc (the
+projects of this field, Pillow and CompressAI, do the same), the command line from the click
+definitions through sphinx-click, and Sphinx resolves every cross-reference at build time, so
+``-W`` turns a broken link or reference into a failure; MyST-Parser reads the repository's
+existing Markdown (the spec, the guides, training/README.md, benchmarks/) in place.
 """
 
 from __future__ import annotations
