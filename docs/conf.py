@@ -60,6 +60,9 @@ nitpick_ignore_regex = [
     (r"py:class", r"(optional|default .*|callable|bytes-like)"),
 ]
 
+# "--enhance" in a help text must stay two hyphens, not become a dash.
+smartquotes = False
+
 myst_enable_extensions = ["colon_fence", "deflist", "attrs_inline"]
 myst_heading_anchors = 3
 
