@@ -58,7 +58,7 @@ from lumacodec.film.colour_chain import (
     hinted,
     key_colours,
 )
-from lumacodec.film.propagate import warp
+from lumacodec.film.propagate import MotionEstimator, warp
 from lumacodec.guided import guided_colour
 from lumacodec.hints import upsample_hint
 from lumacodec.points import Point
@@ -127,16 +127,19 @@ def simulated_points(rgb: np.ndarray, n: int = 5) -> list[Point]:
 
 def make_chain(mode: str, rgb: np.ndarray, true_ab: np.ndarray, nets: weights.NetworkSet,
                device: torch.device) -> ColourChain | None:
-    """The chain of one mode, ``KEY[:CARRY[:FACTOR[:HOLES]]]`` (None for ``auto``: per frame).
+    """The chain of one mode, ``KEY[:CARRY[:FACTOR[:HOLES[:REF]]]]`` (None for ``auto``: per
+    frame).
 
     KEY: ``hint`` (frame 0's true a/b as a 1/32 hint, the hinted colorizer), ``hintg`` (the
     same hint given to the guided network as its known colour), ``points`` (5 simulated
     points, the guided network); CARRY: a :data:`CARRY_MODES` name (default :data:`CARRY`);
     FACTOR: the hinted colorizer's density on the carried colour; HOLES: the share of a frame
-    under which holes are filled from around them (:data:`SMALL_HOLES`; 0: by a network)."""
+    under which holes are filled from around them (:data:`SMALL_HOLES`; 0: by a network);
+    REF: ``start`` for the chain's first frame as the holes' reference photo."""
     key_name, _, rest = mode.partition(":")
     carry, _, rest = rest.partition(":")
-    factor, _, holes = rest.partition(":")
+    factor, _, rest = rest.partition(":")
+    holes, _, ref = rest.partition(":")
     carry = carry or CARRY
     hint_factor = int(factor) if factor else HINT_FACTOR
     small_holes = float(holes) if holes else SMALL_HOLES
@@ -157,8 +160,10 @@ def make_chain(mode: str, rgb: np.ndarray, true_ab: np.ndarray, nets: weights.Ne
         keys, _ = key_colours({0: simulated_points(rgb)}, None, "faithful", nets, device)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
+    motion = MotionEstimator(strict=os.environ.get("FILM_STRICT", "") == "1")
     return ColourChain(nets, device, "faithful", keys=keys, hint_factor=hint_factor,
-                       carry=carry, small_holes=small_holes)
+                       motion=motion, carry=carry, small_holes=small_holes,
+                       start_reference=ref == "start")
 
 
 def colour_run(name: str, frames: int, modes: list[str], nets: weights.NetworkSet,

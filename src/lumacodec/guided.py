@@ -5,13 +5,15 @@
     L (H×W) → working size (as :mod:`lumacodec.luma_colour`)          ─┐
     points (x, y, sRGB, radius) → squares of a/b + mask on that grid   ─┼→ GuidedColorizer
     known a/b + mask (dense: a film's previous frame, carried along)   ─┤     → a/b at 1/4
-    reference photo → its a/b by lightness (reference_condition)       ─┘   → guided upsampling
-                                                                               by L → a/b (H×W)
+    reference photo → its a/b by lightness (reference_condition)       ─┘        │
+        → + the reference's colour by lightness, + the points' corrections spread
+          (lumacodec.colour_spread) → guided upsampling by L → a/b (H×W)
 
-A point says "this is the colour here"; the network spreads it over the region it belongs to
-(the user-guided colorization of Zhang et al. 2017).  Only a point's chroma is used: its
-lightness is the photo's own.  A reference photo says which colours go with which lightness
-in a similar scene.  With neither, the result is the automatic colour of
+A point says "this is the colour here"; the network sees it (the user-guided colorization of
+Zhang et al. 2017), and its correction is then spread over the region it belongs to, so the
+point keeps the colour it was given.  Only a point's chroma is used: its lightness is the
+photo's own.  A reference photo says which colours go with which lightness in a similar
+scene.  With neither, the result is the automatic colour of
 :func:`lumacodec.luma_colour.colour_from_luma` (the guided network is not used at all, so the
 automatic path is bit for bit what it was).
 

@@ -133,9 +133,12 @@ def check_size(path: PathLike, width: int, height: int, scale: int) -> None:
 
     if width <= 0 or height <= 0:
         raise LumacodecError(f"{path}: the video has no picture size ({width}x{height})")
-    if max(width, height) > MAX_SIDE or width * height * scale * scale > MAX_IMAGE_PIXELS:
+    limit = MAX_IMAGE_PIXELS  # None: the user lifted it, as Pillow's
+    if max(width, height) > MAX_SIDE or (limit is not None
+                                         and width * height * scale * scale > limit):
+        pixels = f", {limit:,} output pixels" if limit is not None else ""
         raise LumacodecError(f"{path}: frames of {width}x{height} are too large to enhance "
-                             f"at x{scale} (limit {MAX_IMAGE_PIXELS:,} output pixels)")
+                             f"at x{scale} (limits: a side of {MAX_SIDE}{pixels})")
 
 
 # --------------------------------------------------------------------------- video in
