@@ -16,10 +16,9 @@ a/b) through :class:`lumacodec.film.colour_chain.ColourChain`:
   closest on average: the baseline).
 * **(b) hint**: frame 0's true colour given as a 1/32 hint on frame 0 only (the hinted
   colorizer), then propagated.
-* **(c) points**: 5 simulated points on frame 0 (the true colour at the centres of five
-  cells of a 3×3 grid of frame 0's, the four corners' and the centre's), through
-  :func:`lumacodec.guided.guided_colour` where this lumacodec has it, else the chain's
-  stand-in, then propagated.
+* **(c) points**: 5 simulated points on frame 0 (the simulated user of guided_eval.py, after
+  Zhang et al. 2017: clicks inside regions, each the mean true colour of a small square,
+  seed 0), through :func:`lumacodec.guided.guided_colour`, then propagated.
 
 Measures: mean CIEDE2000 (the frame's a/b with the exact L, against the truth; every second
 pixel in each direction) as a fraction of grey's (a = b = 0, the same L); frame 100's error
@@ -44,6 +43,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from guided_eval import sample_points  # benchmarks/, the script's own folder
 from PIL import Image, ImageDraw
 from skimage.color import deltaE_ciede2000
 
@@ -113,33 +113,23 @@ def ewarp(rgb_t: np.ndarray, rgb_next: np.ndarray, flow: np.ndarray, mask: np.nd
 
 
 def simulated_points(rgb: np.ndarray, n: int = 5) -> list[Point]:
-    """``n`` points (5: four corner cells and the centre of a 3×3 grid) with the true colour
-    there (a 5×5 mean), radius 3."""
-    h, w = rgb.shape[:2]
-    cells = [(1, 1), (1, 5), (5, 1), (5, 5), (3, 3)][:n]
-    out = []
-    for cy, cx in cells:
-        x, y = round(w * cx / 6), round(h * cy / 6)
-        colour = rgb[y - 2 : y + 3, x - 2 : x + 3].reshape(-1, 3).mean(0).round()
-        out.append(Point(x=float(x), y=float(y), rgb=tuple(int(c) for c in colour), radius=3))
-    return out
+    """``n`` clicks of the simulated user of ``benchmarks/guided_eval.py`` (Zhang et al.
+    2017: inside regions, each the mean true colour of a small square), seed 0."""
+    return sample_points(rgb_to_lab(rgb), n, np.random.default_rng(0))
 
 
 def make_chain(mode: str, rgb: np.ndarray, true_ab: np.ndarray, nets: weights.NetworkSet,
                device: torch.device) -> ColourChain | None:
-    """The chain of one mode, ``KEY[:CARRY[:FACTOR[:HOLES[:REF]]]]`` (None for ``auto``: per
-    frame).
+    """The chain of one mode, ``KEY[:CARRY[:FACTOR[:HOLES]]]`` (None for ``auto``: per frame).
 
     KEY: ``hint`` (frame 0's true a/b as a 1/32 hint, the hinted colorizer), ``hintg`` (the
     same hint given to the guided network as its known colour), ``points`` (5 simulated
     points, the guided network); CARRY: a :data:`CARRY_MODES` name (default :data:`CARRY`);
     FACTOR: the hinted colorizer's density on the carried colour; HOLES: the share of a frame
-    under which holes are filled from around them (:data:`SMALL_HOLES`; 0: by a network);
-    REF: ``start`` for the chain's first frame as the holes' reference photo."""
+    under which holes are filled from around them (:data:`SMALL_HOLES`; 0: by a network)."""
     key_name, _, rest = mode.partition(":")
     carry, _, rest = rest.partition(":")
-    factor, _, rest = rest.partition(":")
-    holes, _, ref = rest.partition(":")
+    factor, _, holes = rest.partition(":")
     carry = carry or CARRY
     hint_factor = int(factor) if factor else HINT_FACTOR
     small_holes = float(holes) if holes else SMALL_HOLES
@@ -162,8 +152,7 @@ def make_chain(mode: str, rgb: np.ndarray, true_ab: np.ndarray, nets: weights.Ne
         raise SystemExit(f"unknown mode {mode!r}")
     motion = MotionEstimator(strict=os.environ.get("FILM_STRICT", "") == "1")
     return ColourChain(nets, device, "faithful", keys=keys, hint_factor=hint_factor,
-                       motion=motion, carry=carry, small_holes=small_holes,
-                       start_reference=ref == "start")
+                       motion=motion, carry=carry, small_holes=small_holes)
 
 
 def colour_run(name: str, frames: int, modes: list[str], nets: weights.NetworkSet,

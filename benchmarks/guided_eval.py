@@ -236,20 +236,25 @@ def write_sheet(rows: list[list[np.ndarray]], path: Path, height: int = 170) -> 
     sheet.save(path, quality=88)
 
 
-def tune(root: Path, nets: weights.NetworkSet, count: int, lengths: list[float],
-         edges: list[float], strengths: list[float]) -> None:
-    """Spreading length × edge on training photos, 1/5/10 points; reference strengths."""
+def tune(root: Path, nets: weights.NetworkSet, count: int, grid: dict[str, list[float]],
+         strengths: list[float]) -> None:
+    """Every combination of the spreading's settings in ``grid`` (a
+    :func:`lumacodec.colour_spread.spread` keyword → values) on training photos, 1/5/10
+    points; then reference strengths."""
     paths = sorted(p for p in (root / "colour_photos/train").rglob("*")
                    if p.suffix.lower() in EXT)
     pick = np.random.default_rng(7).choice(len(paths), count, replace=False)
     train = {"colour_photos/train": [paths[i] for i in sorted(pick)]}
-    for length, edge in itertools.product(lengths, edges):
-        guided.spread = functools.partial(colour_spread.spread, length=length, edge=edge)
+    for values in itertools.product(*grid.values()):
+        settings = dict(zip(grid, values, strict=True))
+        guided.spread = functools.partial(colour_spread.spread, **settings)
         rows, _ = evaluate(train, nets, "", set(), (1, 5, 10), reference=False, vivid=False)
         ratio = {r: np.array(v)[:, 0].mean() / np.array(v)[:, 4].mean()
                  for (_, r), v in rows.items()}
-        print(f"length {length:5.0f} edge {edge:4.1f}: "
-              + "  ".join(f"{r} {x:.3f}" for r, x in ratio.items()), flush=True)
+        bias = {r: np.abs(np.array(v)[:, 1:3].mean(0)).max() for (_, r), v in rows.items()}
+        print(" ".join(f"{k} {v:g}" for k, v in settings.items()) + ": "
+              + "  ".join(f"{r} {x:.3f} (|bias| {bias[r]:.2f})" for r, x in ratio.items()),
+              flush=True)
     guided.spread = colour_spread.spread
     for strength in strengths:
         guided.reference_shift = functools.partial(colour_spread.reference_shift,
@@ -270,8 +275,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tune", type=int, default=0, metavar="N",
                         help="tune the spreading on N training photos instead")
-    parser.add_argument("--lengths", default="10,40,160", help="--tune: spreading lengths")
-    parser.add_argument("--edges", default="3,6,12", help="--tune: spreading edges")
+    parser.add_argument("--spread", action="append", default=[], metavar="NAME=V1,V2,…",
+                        help="--tune: a keyword of colour_spread.spread and its values "
+                             "(repeatable; e.g. length=40,160 edge=3,6)")
     parser.add_argument("--strengths", default="0,0.5,0.75,1", help="--tune: reference")
     parser.add_argument("--out", default="benchmarks/results/guided.md")
     parser.add_argument("--sheet", default="benchmarks/results/guided-contact-sheet.jpg")
@@ -283,8 +289,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.tune:
         def floats(text: str) -> list[float]:
             return [float(v) for v in text.split(",") if v]
-        tune(root, nets, args.tune, floats(args.lengths), floats(args.edges),
-             floats(args.strengths))
+        grid = {name: floats(values) for name, _, values in
+                (item.partition("=") for item in args.spread)}
+        tune(root, nets, args.tune, grid, floats(args.strengths))
         return
     sets = {"colour_photos/val": photos(root / "colour_photos/val"),
             f"bsds500/test[:{args.bsds}]": photos(root / "bsds500/test")[: args.bsds],
@@ -304,7 +311,9 @@ def main(argv: list[str] | None = None) -> None:
         f"`python benchmarks/guided_eval.py --bsds {args.bsds} --threads {args.threads}` "
         f"({time.time() - t0:.0f} s; network set {nets.id.hex()}; guided colorizer "
         f"{params / 1e6:.2f} M parameters; spreading length {colour_spread.SPREAD_LENGTH:g} "
-        f"cells, edge {colour_spread.SPREAD_EDGE:g}). Validation photos only, exact L, "
+        f"cells, edge {colour_spread.SPREAD_EDGE:g}, lightness range "
+        f"{colour_spread.SPREAD_LIGHTNESS_RANGE:g}, offset prior {colour_spread.OFFSET_PRIOR:g} "
+        f"and range {colour_spread.OFFSET_RANGE:g}). Validation photos only, exact L, "
         "`faithful` unless the row says vivid. Points: the simulated-user protocol of Zhang et "
         "al. 2017 (fixed seed per photo; clicks inside regions, squares of half-side 0–4 px, "
         "colour = the square's mean true colour as sRGB). Reference: the left half of each "

@@ -44,8 +44,11 @@ def test_a_point_gets_its_colour_and_its_region(tiny_networks: weights.NetworkSe
     right = ab[:, :, 36:].reshape(2, -1).mean(1)
     auto = colour_from_L(L, tiny_networks, CPU, "faithful")
     assert np.abs(left - want).max() < 6.0  # the whole dark region
-    # the bright region, beyond the edge, stays near what it was
-    assert np.abs(right - auto[:, :, 36:].reshape(2, -1).mean(1)).max() < 6.0
+    # the bright region, beyond the edge and 50 L away, moves a small part of the way
+    # (the offset by lightness: colour_spread.OFFSET_RANGE)
+    moved = np.abs(right - auto[:, :, 36:].reshape(2, -1).mean(1))
+    asked = np.abs(want - auto[:, :, 4:28].reshape(2, -1).mean(1))
+    assert (moved < 0.25 * asked + 2.0).all()
 
 
 def test_points_on_both_sides(tiny_networks: weights.NetworkSet) -> None:

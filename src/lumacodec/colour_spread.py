@@ -7,8 +7,7 @@ the training a 2-core machine affords it learns to use them only a little (its v
 they get.  So after the network, the *correction* each point asks for (its colour minus the
 network's colour there) is spread over the image by an edge-aware screened Poisson problem
 on the network's output grid (Levin, Lischinski & Weiss 2004, "Colorization using
-optimization", with a screening term so that a correction fades to none far from every
-point)::
+optimization", with a screening term so that a correction fades far from every point)::
 
     minimise  Σ_neighbours w_ij |x_i − x_j|²  +  λ Σ_i |x_i|²  +  μ Σ_i m_i |x_i − t_i|²
     w_ij = exp(−((L_i − L_j) / edge)²),   λ = 1 / length²
@@ -16,8 +15,19 @@ point)::
 ``t`` the corrections where the points are (``m`` = 1 there), ``x`` the field added to the
 network's a/b.  Across a strong edge of L the neighbours barely pull on each other, so a
 correction fills its own region and stops at its border; ``length`` (grid cells) is how far
-it reaches into a region without edges.  The grid is small (the working size / 4: about
-5,000 cells), so one sparse solve for both channels costs milliseconds.
+it reaches into a region without edges.  Two refinements, both tuned on training photos:
+
+* each point's share of ``x`` fades where L is far from the point's own (a Gaussian of scale
+  :data:`SPREAD_LIGHTNESS_RANGE`): thin or faint edges let a correction leak into large
+  regions of other lightness (a click on a small brown block colouring the dark table it
+  stands on), and lightness says they are other things;
+* the screening pulls ``x`` towards an *offset* rather than towards none: the points' mean
+  correction, shrunk as if :data:`OFFSET_PRIOR` more points had asked for no change
+  (:func:`offset`).  A photo's overall cast is the automatic colour's largest error
+  (``benchmarks/results/colour-headroom.md``), and every point says something about it.
+
+The grid is small (the working size / 4: about 5,000 cells), so the matrix is factorised
+once and each point's solve costs a millisecond or so.
 
 A reference photo's condition (its mean a/b at each lightness) is given to the network too;
 :func:`reference_shift` then moves the result's mean a/b at each lightness the rest of the way
@@ -39,19 +49,50 @@ SPREAD_LENGTH = 160.0
 #: The change of L (0-100) that stops a correction: neighbours this far apart in L pull on
 #: each other e⁻¹ as much as neighbours of equal L.
 SPREAD_EDGE = 6.0
+#: How far from a point's own lightness its correction reaches (L units; the Gaussian's
+#: scale; ``inf``: as far as the edges let it).
+SPREAD_LIGHTNESS_RANGE = 30.0
 #: Weight of a point's own correction against its neighbours' (large: the point is kept).
 POINT_WEIGHT = 100.0
+#: Points' worth of "no change" the offset is shrunk by (``inf``: no offset).
+OFFSET_PRIOR = 0.5
+#: How far in L a point's say in the offset reaches (L units, the Gaussian's scale; ``inf``:
+#: one offset for the whole photo).
+OFFSET_RANGE = 30.0
+
+
+def offset(L: np.ndarray, asked: np.ndarray, at: np.ndarray, prior: float = OFFSET_PRIOR,
+           reach: float = OFFSET_RANGE) -> np.ndarray:
+    """The correction (C, h, w) a photo of lightness L (h, w) takes from points of lightness
+    ``at`` (n,) that ask ``asked`` (n, C): at each lightness, the points' mean, each point
+    weighted by how close its lightness is (all alike with ``reach`` = inf), shrunk towards
+    zero by ``prior`` points of none."""
+    out = np.zeros((asked.shape[1], *L.shape), np.float64)
+    if len(asked) == 0 or not np.isfinite(prior):
+        return out.astype(np.float32)
+    weight = (np.ones((len(at), *L.shape)) if not np.isfinite(reach) else
+              np.exp(-np.square((L[None] - at[:, None, None]) / reach)))  # (n, h, w)
+    out = np.einsum("nc,nhw->chw", asked, weight) / (weight.sum(0) + prior)
+    return out.astype(np.float32)
 
 
 def spread(L: np.ndarray, target: np.ndarray, mask: np.ndarray,
-           length: float = SPREAD_LENGTH, edge: float = SPREAD_EDGE) -> np.ndarray:
+           length: float = SPREAD_LENGTH, edge: float = SPREAD_EDGE,
+           lightness_range: float = SPREAD_LIGHTNESS_RANGE, offset_prior: float = OFFSET_PRIOR,
+           offset_range: float = OFFSET_RANGE) -> np.ndarray:
     """The correction field (C, h, w) that takes the values ``target`` (C, h, w) where
-    ``mask`` (h, w) is one and spreads them, edge-aware by L (h, w) in [0, 100], over the
-    grid; zero everywhere when the mask is empty."""
+    ``mask`` (h, w) is non-zero and spreads them, edge-aware by L (h, w) in [0, 100], over
+    the grid, tending to the points' :func:`offset` far from them; zero everywhere when the
+    mask is empty.
+
+    ``mask`` labels its points (1, 2, …: one value a point's cells; one value for all makes
+    them one point): each point's share of the field fades where L is far from its own, by
+    ``lightness_range`` (a point on a small brown thing does not colour the large dark region
+    its thin edges let it into)."""
     h, w = L.shape
     if not mask.any():
         return np.zeros_like(target, dtype=np.float32)
-    n = h * w
+    n, C = h * w, target.shape[0]
     index = np.arange(n).reshape(h, w)
     L64 = L.astype(np.float64)
     rows, cols, vals = [], [], []
@@ -63,11 +104,26 @@ def spread(L: np.ndarray, target: np.ndarray, mask: np.ndarray,
         vals += [wt, wt]
     W = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                       shape=(n, n))
-    m = POINT_WEIGHT * mask.astype(np.float64).ravel()
+    m = POINT_WEIGHT * (mask > 0).astype(np.float64).ravel()
     A = sp.diags(np.asarray(W.sum(axis=1)).ravel() + 1.0 / length**2 + m) - W
-    rhs = (m * target.reshape(target.shape[0], n).astype(np.float64)).T
     solve = spla.factorized(A.tocsc())
-    field = np.stack([solve(np.ascontiguousarray(rhs[:, c])) for c in range(rhs.shape[1])])
+    labels, lightness = mask.ravel(), L64.ravel()
+    flat = target.reshape(C, n).astype(np.float64)
+    groups = [labels == k for k in np.unique(labels[labels > 0])]
+    base = offset(L64, np.array([flat[:, g].mean(1) for g in groups]),
+                  np.array([lightness[g].mean() for g in groups]), offset_prior,
+                  offset_range).reshape(C, n).astype(np.float64)
+    # The field is the offset plus what the points still ask beyond it, spread (exact for a
+    # constant offset, which the smoothness term does not see); that part is linear in the
+    # points, so each is solved for on its own and weighted by its lightness.
+    residual = m * (flat - base)
+    field = base.copy()
+    ranged = np.isfinite(lightness_range)
+    for cells in groups if ranged else [labels > 0]:
+        share = np.exp(-np.square((lightness - lightness[cells].mean()) / lightness_range)) \
+            if ranged else 1.0
+        for c in range(C):
+            field[c] += share * solve(np.ascontiguousarray(np.where(cells, residual[c], 0.0)))
     return field.reshape(target.shape).astype(np.float32)
 
 

@@ -124,16 +124,16 @@ def point_corrections(ab_low: np.ndarray, marks: Sequence[Mark], stride: int
                       ) -> tuple[np.ndarray, np.ndarray]:
     """What each mark asks of the network's a/b (2, h, w) on its output grid (``stride``
     working pixels a cell): (its colour − the network's, mask) on the cells its square
-    covers."""
+    covers (the mask labels them: mark k's cells are k + 1)."""
     target = np.zeros_like(ab_low)
     mask = np.zeros(ab_low.shape[1:], np.float32)
     h, w = mask.shape
-    for y, x, r, a, b in marks:
+    for k, (y, x, r, a, b) in enumerate(marks):
         rows = slice(max(0, (y - r) // stride), min(h, (y + r) // stride + 1))
         cols = slice(max(0, (x - r) // stride), min(w, (x + r) // stride + 1))
         target[0, rows, cols] = a - ab_low[0, rows, cols]
         target[1, rows, cols] = b - ab_low[1, rows, cols]
-        mask[rows, cols] = 1.0
+        mask[rows, cols] = k + 1
     return target, mask
 
 

@@ -5,22 +5,22 @@
     shot start / keyframe:  L_0 ─→ key colour (points or reference: lumacodec.guided;
                                     a 1/32 hint: the hinted colorizer; else automatic) ─→ ab_0
     frame t:   L_t−1, L_t ─→ motion (DIS flow, occlusions, cut?)        lumacodec.film.propagate
-               ab_t−1 ─warp→ carried ─┐
-               L_t ─→ automatic ab ───┴─ where(valid, carried, automatic) = guide
-               guide ─→ area 1/f ─→ bicubic ─→ hinted colorizer(L_t, hint, f) ─→ fresh
-               ab_t = where(valid, carried, fresh)                   (carry = "direct")
+               ab_t−1 ─warp→ carried
+               L_t, carried where valid ─→ guided colour network (known_ab/known_mask) ─→ fresh
+               ab_t = where(valid, carried, fresh)            (carry = "guided-direct")
                a scene cut: the chain restarts (automatic, or the reference's colour)
 
 What the flow carries is kept as it is; what it cannot vouch for (uncovered background,
-objects entering) is coloured afresh by the decoder's hinted colorizer
-(:func:`lumacodec.decoder.colorize`), given as its hint (at 1/:data:`HINT_FACTOR` of each
-side, as a stream's) the carried colour around it and automatic colour from L alone inside
-it: the new region takes automatic colour and its seams blend into what was carried.
-Feeding *every* pixel through the colorizer (``carry="hint"``, the first design) drifts:
-fed its own output frame after frame, it loses a little colour each time (on a still
-picture, CIEDE2000 5.2 → 6.5 in 20 frames at 1/8, → 9.9 at 1/32; the sweep in
-benchmarks/results/film.md).  Everything runs at the input's resolution (colour is smooth;
-the output's a/b is upsampled), so its cost stays small beside super-resolution.
+objects entering) is coloured afresh by the guided colour network (:mod:`lumacodec.guided`),
+told the carried colour everywhere else, so the new region takes colour that fits its
+surroundings and its seams blend into what was carried.  Without a guided network in the set
+(``carry="direct"``), the decoder's hinted colorizer (:func:`lumacodec.decoder.colorize`)
+does that job, given the carried colour around the hole and automatic colour inside it as
+its hint (at 1/:data:`HINT_FACTOR` of each side, as a stream's).  Feeding *every* pixel
+through the colorizer (``carry="hint"``, the first design) drifts: fed its own output frame
+after frame, it loses a little colour each time (on a still picture, CIEDE2000 5.2 → 6.5 in
+20 frames at 1/8, → 9.9 at 1/32).  Everything runs at the input's resolution (colour is
+smooth; the output's a/b is upsampled), so its cost stays small beside super-resolution.
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ HINT_FACTOR = 8
 #:   colour where valid (its output is re-fitted to frame t's edges each frame);
 #: * ``"guided-direct"``: the carried a/b where valid, the guided network's where not.
 CARRY_MODES = ("hint", "direct", "guided", "guided-direct")
-#: The default, chosen by benchmarks/results/film.md (the module's docstring says why).
-CARRY = "direct"
+#: The default: ``guided-direct`` carries as well as ``direct`` on the development clips
+#: (benchmarks/results/film.md: 02_cups 3.59 against 3.67, 01_dog 3.11 against 3.10) and its
+#: holes cost 35-40% less time than the hinted colorizer's.
+CARRY = "guided-direct"
 
 #: Holes (pixels the flow cannot vouch for) covering less than this share of a frame are
 #: filled from the carried colour around them (:func:`fill_holes`) instead of by a network.
@@ -58,13 +60,10 @@ CARRY = "direct"
 #: the network fills every hole there is.
 SMALL_HOLES = 0.0
 
-#: Whether the holes of a chain's frames are coloured with its first frame (keyframe, shot
-#: start) as the guided network's reference photo, when no reference is given: new regions
-#: then take the colours the shot started with, by lightness.
-START_REFERENCE = False
-
 #: A frame's lightness (H, W) in [0, 100] → its a/b (2, H, W).
 ColourFn = Callable[[np.ndarray], np.ndarray]
+#: L (H, W), known a/b (2, H, W), known mask (H, W) in [0, 1] → a/b (2, H, W).
+KnownFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def hinted(L: np.ndarray, guide: np.ndarray, factor: int, nets: weights.NetworkSet,
@@ -76,20 +75,17 @@ def hinted(L: np.ndarray, guide: np.ndarray, factor: int, nets: weights.NetworkS
 
 
 def guided_known(nets: weights.NetworkSet, device: torch.device,
-                 reference: np.ndarray | None = None) -> Callable[..., np.ndarray]:
+                 reference: np.ndarray | None = None) -> KnownFn:
     """The guided colour network told the colour already known (:func:`lumacodec.guided.
-    guided_colour`'s ``known_ab``/``known_mask``), and a reference photo: the one given, else
-    the ``start`` one the caller passes (RGB uint8, or None).
+    guided_colour`'s ``known_ab``/``known_mask``), and the ``reference`` photo if any.
 
     Always ``faithful``: the known colour already has the chain's vividness (its keyframe's or
     its shot's first frame's); ``vivid`` would boost it again every frame."""
     from ..guided import guided_colour
 
-    def known(L: np.ndarray, ab: np.ndarray, mask: np.ndarray,
-              start: np.ndarray | None = None) -> np.ndarray:
-        return guided_colour(L, reference=reference if reference is not None else start,
-                             colour="faithful", known_ab=ab, known_mask=mask, networks=nets,
-                             device=device)
+    def known(L: np.ndarray, ab: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return guided_colour(L, reference=reference, colour="faithful", known_ab=ab,
+                             known_mask=mask, networks=nets, device=device)
 
     return known
 
@@ -147,8 +143,7 @@ class ColourChain:
                  hint_factor: int = HINT_FACTOR, carry: str = CARRY,
                  motion: MotionEstimator | None = None,
                  reference: np.ndarray | None = None,
-                 small_holes: float = SMALL_HOLES,
-                 start_reference: bool = START_REFERENCE) -> None:
+                 small_holes: float = SMALL_HOLES) -> None:
         if carry not in CARRY_MODES:
             raise ValueError(f"carry must be one of {CARRY_MODES}, got {carry!r}")
         if carry.startswith("guided") and nets.guided_colorizer is None:
@@ -157,8 +152,6 @@ class ColourChain:
         self.keys = dict(keys or {})
         self.auto = auto or (lambda L: colour_from_L(L, nets, device, colour))
         self.hint_factor, self.carry, self.small_holes = hint_factor, carry, small_holes
-        self.start_reference = start_reference
-        self._start: np.ndarray | None = None  # the chain's first frame, RGB
         self.known = guided_known(nets, device, reference) if carry.startswith("guided") \
             else None
         self.motion = motion or MotionEstimator()
@@ -167,14 +160,6 @@ class ColourChain:
         #: pixels carried from the frame before (1.0 at a restart): for reports and tests.
         self.cuts: list[int] = []
         self.valid_shares: list[float] = []
-
-    def _started(self, L: np.ndarray, ab: np.ndarray) -> None:
-        """A chain starts at frame L with colour ab: with ``start_reference``, its RGB is the
-        reference of the holes' colour until the next start."""
-        if self.start_reference and self.known is not None:
-            from ..color import planes_to_rgb_u8
-
-            self._start = planes_to_rgb_u8(L, ab)
 
     def restart(self) -> None:
         """Forget the previous frame: the next one starts a chain."""
@@ -186,7 +171,6 @@ class ColourChain:
         if key is not None or self._prev is None:
             ab = (key or self.auto)(L)
             self.valid_shares.append(1.0)
-            self._started(L, ab)
         else:
             ab = self._carried(index, L)
         self._prev = (L, ab)
@@ -198,15 +182,13 @@ class ColourChain:
         if motion.cut:
             self.cuts.append(index)
             self.valid_shares.append(1.0)
-            ab = self.auto(L)
-            self._started(L, ab)
-            return ab
+            return self.auto(L)
         self.valid_shares.append(motion.valid_share)
         carried = warp(ab_prev, motion.flow)
         if self.carry != "hint" and motion.valid_share >= 1.0 - self.small_holes:
             return fill_holes(carried, motion.valid).astype(np.float32, copy=False)
         if self.known is not None:
-            out = self.known(L, carried, motion.valid.astype(np.float32), self._start)
+            out = self.known(L, carried, motion.valid.astype(np.float32))
             if self.carry == "guided-direct":
                 out = np.where(motion.valid, carried, out)
             return out.astype(np.float32, copy=False)
