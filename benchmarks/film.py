@@ -5,6 +5,7 @@
     python benchmarks/film.py speed --clip 03_blocks --frames 40 --threads 2
     python benchmarks/film.py memory --clip 03_blocks --frames 10000 --size 214x120 \\
         --sr fast --threads 1
+    python benchmarks/film.py shimmer --clip 04_coffee --frames 40 --threads 2
 
 Colour clips of ``video_clips`` (``sam2_gallery/*.mp4``, 1280×720, reduced to 854×480 with
 area averaging; ``vos_demo`` folders, 854×480) are turned into "old film" whose true colour is
@@ -357,6 +358,62 @@ def cmd_memory(args: argparse.Namespace) -> None:
           f"end {marks[-1][1]:.3f} GB, peak {peak:.3f} GB")
 
 
+def cmd_shimmer(args: argparse.Namespace) -> None:
+    """Temporal stability of super-resolution: E_warp of the ×scale lightness (L / 100, the
+    original's Farnebäck flow scaled up) over ``--frames`` frames, everywhere the flow is
+    consistent and on the pixels that did not move, for bicubic upscaling, the SR networks
+    frame by frame, and the pipeline's SR with still regions held."""
+    from lumacodec.film.pipeline import STILL_TOLERANCE, FrameEnhancer
+
+    torch.set_num_threads(args.threads)
+    nets = weights.bundled()
+    device = torch.device("cpu")
+    s = args.scale
+    ways = {"bicubic": None,
+            f"{args.sr} SR, frame by frame": FrameEnhancer(s, nets, device, chain=None,
+                                                          sr=args.sr, still_tolerance=0.0),
+            f"{args.sr} SR, still regions held": FrameEnhancer(
+                s, nets, device, chain=None, sr=args.sr, still_tolerance=STILL_TOLERANCE)}
+    errors: dict[str, list[float]] = {w: [] for w in ways}
+    still_errors: dict[str, list[float]] = {w: [] for w in ways}
+    prev: dict[str, np.ndarray] = {}
+    prev_u8 = None
+    for t, rgb in enumerate(frames_rgb(args.clip, args.frames)):
+        L = np.ascontiguousarray(rgb_to_lab(rgb)[..., 0])
+        u8 = np.clip(L * 2.55 + 0.5, 0, 255).astype(np.uint8)
+        h, w = L.shape
+        outs = {}
+        for name, enhancer in ways.items():
+            if enhancer is None:
+                big = cv2.resize(L, (w * s, h * s), interpolation=cv2.INTER_CUBIC)
+                big = np.round(np.clip(big * 2.55, 0, 255)) / 2.55  # 8 bits, as the others
+            else:
+                big = enhancer(t, L).astype(np.float32) / 2.55  # grey uint8 → L
+            outs[name] = big / 100.0
+        if prev_u8 is not None:
+            fwd, bwd = farneback(prev_u8, u8), farneback(u8, prev_u8)
+            mask = cv2.resize(_consistent(fwd, bwd).astype(np.uint8), (w * s, h * s),
+                              interpolation=cv2.INTER_NEAREST).astype(bool)
+            flow = cv2.resize(fwd, (w * s, h * s), interpolation=cv2.INTER_LINEAR) * s
+            still = mask & (np.sum(flow**2, -1) < (0.25 * s) ** 2)  # what did not move
+            for name, big in outs.items():
+                d = (prev[name] - warp(big, flow)) ** 2
+                errors[name].append(float(d[mask].mean()))
+                still_errors[name].append(float(d[still].mean()) if still.any() else 0.0)
+        prev, prev_u8 = outs, u8
+    for enhancer in ways.values():
+        if enhancer is not None:
+            enhancer.close()
+    base, still_base = np.mean(errors["bicubic"]), np.mean(still_errors["bicubic"])
+    print(f"| {args.clip}, {args.frames} frames, ×{s} | E_warp of L ×1e3 | of bicubic's | "
+          "on still pixels ×1e3 | of bicubic's |")
+    print("|---|---:|---:|---:|---:|")
+    for name, e in errors.items():
+        e_still = np.mean(still_errors[name])
+        print(f"| {name} | {np.mean(e) * 1e3:.3f} | {np.mean(e) / base:.2f} | "
+              f"{e_still * 1e3:.3f} | {e_still / still_base:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -373,6 +430,12 @@ def main() -> None:
     p.add_argument("--scale", type=int, default=2)
     p.add_argument("--sr", default="clean,fast")
     p.add_argument("--threads", type=int, default=2)
+    p = sub.add_parser("shimmer")
+    p.add_argument("--clip", default="03_blocks")
+    p.add_argument("--frames", type=int, default=40)
+    p.add_argument("--scale", type=int, default=2)
+    p.add_argument("--sr", default="clean")
+    p.add_argument("--threads", type=int, default=2)
     p = sub.add_parser("memory")
     p.add_argument("--clip", default="03_blocks")
     p.add_argument("--frames", type=int, default=10_000)
@@ -384,7 +447,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    {"colour": cmd_colour, "speed": cmd_speed, "memory": cmd_memory}[args.cmd](args)
+    {"colour": cmd_colour, "speed": cmd_speed, "memory": cmd_memory,
+     "shimmer": cmd_shimmer}[args.cmd](args)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB",
           file=sys.stderr)
 

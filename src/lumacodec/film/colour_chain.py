@@ -5,22 +5,25 @@
     shot start / keyframe:  L_0 ─→ key colour (points or reference: lumacodec.guided;
                                     a 1/32 hint: the hinted colorizer; else automatic) ─→ ab_0
     frame t:   L_t−1, L_t ─→ motion (DIS flow, occlusions, cut?)        lumacodec.film.propagate
-               ab_t−1 ─warp→ carried
-               L_t, carried where valid ─→ guided colour network (known_ab/known_mask) ─→ fresh
-               ab_t = where(valid, carried, fresh)            (carry = "guided-direct")
+               ab_t−1 ─warp→ carried ─┐
+               L_t ─→ automatic ab ───┴─ where(valid, carried, automatic) = guide
+               guide ─→ area 1/f ─→ bicubic ─→ hinted colorizer(L_t, hint, f) ─→ fresh
+               ab_t = where(valid, carried, fresh)                   (carry = "direct")
                a scene cut: the chain restarts (automatic, or the reference's colour)
 
 What the flow carries is kept as it is; what it cannot vouch for (uncovered background,
-objects entering) is coloured afresh by the guided colour network (:mod:`lumacodec.guided`),
-told the carried colour everywhere else, so the new region takes colour that fits its
-surroundings and its seams blend into what was carried.  Without a guided network in the set
-(``carry="direct"``), the decoder's hinted colorizer (:func:`lumacodec.decoder.colorize`)
-does that job, given the carried colour around the hole and automatic colour inside it as
-its hint (at 1/:data:`HINT_FACTOR` of each side, as a stream's).  Feeding *every* pixel
-through the colorizer (``carry="hint"``, the first design) drifts: fed its own output frame
-after frame, it loses a little colour each time (on a still picture, CIEDE2000 5.2 → 6.5 in
-20 frames at 1/8, → 9.9 at 1/32).  Everything runs at the input's resolution (colour is
-smooth; the output's a/b is upsampled), so its cost stays small beside super-resolution.
+objects entering) is coloured afresh by the decoder's hinted colorizer
+(:func:`lumacodec.decoder.colorize`), given as its hint (at 1/:data:`HINT_FACTOR` of each
+side, as a stream's) the carried colour around it and automatic colour from L alone inside
+it: the new region takes automatic colour and its seams blend into what was carried.  The
+guided colour network can do that job instead (``carry="guided-direct"``: it is told the
+carried colour everywhere else, :mod:`lumacodec.guided`); it measures the same and costs
+less, but paints large new regions in colours that are plainly wrong (:data:`CARRY`).
+Feeding *every* pixel through the colorizer (``carry="hint"``, the first design) drifts:
+fed its own output frame after frame, it loses a little colour each time (on a still
+picture, CIEDE2000 5.2 → 6.5 in 20 frames at 1/8, → 9.9 at 1/32).  Everything runs at the
+input's resolution (colour is smooth; the output's a/b is upsampled), so its cost stays
+small beside super-resolution.
 """
 
 from __future__ import annotations
@@ -48,10 +51,12 @@ HINT_FACTOR = 8
 #:   colour where valid (its output is re-fitted to frame t's edges each frame);
 #: * ``"guided-direct"``: the carried a/b where valid, the guided network's where not.
 CARRY_MODES = ("hint", "direct", "guided", "guided-direct")
-#: The default: ``guided-direct`` carries as well as ``direct`` on the development clips
-#: (benchmarks/results/film.md: 02_cups 3.59 against 3.67, 01_dog 3.11 against 3.10) and its
-#: holes cost 35-40% less time than the hinted colorizer's.
-CARRY = "guided-direct"
+#: The default: ``direct``.  ``guided-direct`` measures the same (benchmarks/results/film.md:
+#: 02_cups 3.59 against 3.67, 01_dog 3.11 against 3.10) and its holes cost less time, but
+#: the guided network, told the carried colour all around a large new region, paints it in
+#: colours that are plainly wrong (a hand entering over a dark table turns blue), where the
+#: hinted colorizer, given automatic colour inside, leaves it muted.
+CARRY = "direct"
 
 #: Holes (pixels the flow cannot vouch for) covering less than this share of a frame are
 #: filled from the carried colour around them (:func:`fill_holes`) instead of by a network.

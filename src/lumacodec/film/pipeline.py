@@ -26,6 +26,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,17 +117,29 @@ class FrameEnhancer:
         self.scale, self.nets, self.device, self.sr = scale, nets, device, sr
         self.chain = chain
         self.still = StillRegions(scale, still_tolerance)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="lumacodec-film-sr")
 
     def __call__(self, index: int, L: np.ndarray) -> np.ndarray:
-        L_out = self.still(L, upscale(L, self.scale, self.nets, self.device, self.sr))
         if self.chain is None:
-            return L_to_grey_u8(L_out)
-        ab = self.chain(index, L)
+            return L_to_grey_u8(self.still(L, upscale(L, self.scale, self.nets, self.device,
+                                                      self.sr)))
+        # Super-resolution on a thread of its own while this one colours: both are mostly
+        # torch and OpenCV work outside Python's lock, and neither keeps 2 cores busy alone.
+        sr = self._pool.submit(upscale, L, self.scale, self.nets, self.device, self.sr)
+        try:
+            ab = self.chain(index, L)
+        finally:
+            L_up = sr.result()
+        L_out = self.still(L, L_up)
         if self.chain.cuts and self.chain.cuts[-1] == index:
             self.still.reset()  # a new shot shares nothing with the last
         if self.scale > 1:
             ab = upsample(ab, self.scale, L_out.shape)
         return planes_to_rgb_u8(L_out, ab)
+
+    def close(self) -> None:
+        """End the super-resolution thread."""
+        self._pool.shutdown()
 
 
 @dataclass
@@ -393,6 +406,7 @@ def enhance_film(
         sink.abort()
         raise
     finally:
+        enhancer.close()
         source.close()
     summary.seconds = time.perf_counter() - start
     summary.cuts = list(chain.cuts) if chain is not None else []
