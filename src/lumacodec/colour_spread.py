@@ -21,9 +21,10 @@ it reaches into a region without edges.  Two refinements, both tuned on training
   :data:`SPREAD_LIGHTNESS_RANGE`): thin or faint edges let a correction leak into large
   regions of other lightness (a click on a small brown block colouring the dark table it
   stands on), and lightness says they are other things;
-* the screening pulls ``x`` towards an *offset* rather than towards none: the points' mean
-  correction, shrunk as if :data:`OFFSET_PRIOR` more points had asked for no change
-  (:func:`offset`).  A photo's overall cast is the automatic colour's largest error
+* the screening pulls ``x`` towards an *offset* rather than towards none: at each
+  lightness, the points' mean correction, each point weighted by how close its lightness is
+  (scale :data:`OFFSET_RANGE`), shrunk as if :data:`OFFSET_PRIOR` more points had asked for
+  no change (:func:`offset`).  A photo's overall cast is the automatic colour's largest error
   (``benchmarks/results/colour-headroom.md``), and every point says something about it.
 
 The grid is small (the working size / 4: about 5,000 cells), so the matrix is factorised
