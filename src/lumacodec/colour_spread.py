@@ -56,7 +56,7 @@ SPREAD_LIGHTNESS_RANGE = 30.0
 #: Weight of a point's own correction against its neighbours' (large: the point is kept).
 POINT_WEIGHT = 100.0
 #: Points' worth of "no change" the offset is shrunk by (``inf``: no offset).
-OFFSET_PRIOR = 0.5
+OFFSET_PRIOR = 2.0
 #: How far in L a point's say in the offset reaches (L units, the Gaussian's scale; ``inf``:
 #: one offset for the whole photo).
 OFFSET_RANGE = 30.0
