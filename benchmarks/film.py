@@ -59,7 +59,7 @@ from lumacodec.film.colour_chain import (
     hinted,
     key_colours,
 )
-from lumacodec.film.propagate import MotionEstimator, warp
+from lumacodec.film.propagate import MotionEstimator, to_u8, warp
 from lumacodec.guided import guided_colour
 from lumacodec.hints import upsample_hint
 from lumacodec.points import Point
@@ -185,7 +185,7 @@ def colour_run(name: str, frames: int, modes: list[str], nets: weights.NetworkSe
             outs[m] = planes_to_rgb_u8(L, ab)
         grey_de = deltaE_ciede2000(np.stack([L, 0 * L, 0 * L], -1)[::2, ::2], lab[::2, ::2])
         results["grey"]["de"].append(float(grey_de.mean()))
-        u8 = np.clip(L * 2.55 + 0.5, 0, 255).astype(np.uint8)
+        u8 = to_u8(L)
         if prev_u8 is not None:
             fwd, bwd = farneback(prev_u8, u8), farneback(u8, prev_u8)
             mask = _consistent(fwd, bwd)
@@ -380,7 +380,7 @@ def cmd_shimmer(args: argparse.Namespace) -> None:
     prev_u8 = None
     for t, rgb in enumerate(frames_rgb(args.clip, args.frames)):
         L = np.ascontiguousarray(rgb_to_lab(rgb)[..., 0])
-        u8 = np.clip(L * 2.55 + 0.5, 0, 255).astype(np.uint8)
+        u8 = to_u8(L)
         h, w = L.shape
         outs = {}
         for name, enhancer in ways.items():

@@ -2,7 +2,8 @@
 
     python benchmarks/guided_eval.py --data ../shared/datasets \\
         --out benchmarks/results/guided.md --sheet benchmarks/results/guided-contact-sheet.jpg
-    python benchmarks/guided_eval.py --tune      # the spreading's length/edge, on training photos
+    python benchmarks/guided_eval.py --tune 60 --spread length=40,160 --spread edge=3,6
+                                             # the spreading's settings, on training photos
 
 Per validation set (``colour_photos/val``, the first ``--bsds`` of ``bsds500/test``,
 ``set14``; greyscale photos left out; never trained on), with the exact L of each photo:
@@ -23,7 +24,8 @@ save, on ``--threads`` threads, and a contact sheet: grey / automatic / 1 point 
 reference (left half given, right half coloured) / original, points drawn.
 
 ``--tune`` measures 1, 5 and 10 points on training photos (``colour_photos/train``) over a
-grid of :mod:`lumacodec.colour_spread`'s length and edge, and the reference mode over the
+grid of :func:`lumacodec.colour_spread.spread`'s keywords (``--spread NAME=V1,V2``: length,
+edge, lightness_range, offset_prior, offset_range), and the reference mode over the
 strength of its colour transfer, so the constants are never chosen on the validation sets.
 """
 
