@@ -4,6 +4,8 @@
         --out benchmarks/results/guided.md --sheet benchmarks/results/guided-contact-sheet.jpg
     python benchmarks/guided_eval.py --tune 60 --spread length=40,160 --spread edge=3,6
                                              # the spreading's settings, on training photos
+    python benchmarks/guided_eval.py --tune 60 --spread edge=3,6 \\
+        --tune-from colour_photos/train,bsds500/train,wikipedia_photos   # several folders
 
 Per validation set (``colour_photos/val``, the first ``--bsds`` of ``bsds500/test``,
 ``set14``; greyscale photos left out; never trained on), with the exact L of each photo:
@@ -239,33 +241,36 @@ def write_sheet(rows: list[list[np.ndarray]], path: Path, height: int = 170) -> 
 
 
 def tune(root: Path, nets: weights.NetworkSet, count: int, grid: dict[str, list[float]],
-         strengths: list[float]) -> None:
+         strengths: list[float], folders: tuple[str, ...] = ("colour_photos/train",)) -> None:
     """Every combination of the spreading's settings in ``grid`` (a
-    :func:`lumacodec.colour_spread.spread` keyword → values) on training photos, 1/5/10
-    points; then reference strengths."""
-    paths = sorted(p for p in (root / "colour_photos/train").rglob("*")
-                   if p.suffix.lower() in EXT)
-    pick = np.random.default_rng(7).choice(len(paths), count, replace=False)
-    train = {"colour_photos/train": [paths[i] for i in sorted(pick)]}
+    :func:`lumacodec.colour_spread.spread` keyword → values) on ``count`` training photos
+    of each of ``folders`` (the train split only), 1/5/10 points; then reference
+    strengths."""
+    train = {}
+    for folder in folders:
+        paths = sorted(p for p in (root / folder).rglob("*") if p.suffix.lower() in EXT)
+        pick = np.random.default_rng(7).choice(len(paths), min(count, len(paths)),
+                                               replace=False)
+        train[folder] = [paths[i] for i in sorted(pick)]
     for values in itertools.product(*grid.values()):
         settings = dict(zip(grid, values, strict=True))
         guided.spread = functools.partial(colour_spread.spread, **settings)
         rows, _ = evaluate(train, nets, "", set(), (1, 5, 10), reference=False, vivid=False)
-        ratio = {r: np.array(v)[:, 0].mean() / np.array(v)[:, 4].mean()
-                 for (_, r), v in rows.items()}
-        bias = {r: np.abs(np.array(v)[:, 1:3].mean(0)).max() for (_, r), v in rows.items()}
-        print(" ".join(f"{k} {v:g}" for k, v in settings.items()) + ": "
-              + "  ".join(f"{r} {x:.3f} (|bias| {bias[r]:.2f})" for r, x in ratio.items()),
-              flush=True)
+        print(" ".join(f"{k} {v:g}" for k, v in settings.items()) + ":", flush=True)
+        for folder in train:
+            mine = {r: np.array(v) for (f, r), v in rows.items() if f == folder}
+            print(f"  {folder}: " + "  ".join(
+                f"{r} {v[:, 0].mean() / v[:, 4].mean():.3f} "
+                f"(|bias| {np.abs(v[:, 1:3].mean(0)).max():.2f})" for r, v in mine.items()),
+                flush=True)
     guided.spread = colour_spread.spread
     for strength in strengths:
         guided.reference_shift = functools.partial(colour_spread.reference_shift,
                                                    strength=strength)
         rows, _ = evaluate(train, nets, "", set(), (), reference=True, vivid=False)
-        ratio = {r: np.array(v)[:, 0].mean() / np.array(v)[:, 4].mean()
-                 for (_, r), v in rows.items()}
-        print(f"reference strength {strength:.2f}: "
-              + "  ".join(f"{r} {x:.3f}" for r, x in ratio.items()), flush=True)
+        print(f"reference strength {strength:.2f}: " + "  ".join(
+            f"{folder} {r} {np.array(v)[:, 0].mean() / np.array(v)[:, 4].mean():.3f}"
+            for (folder, r), v in rows.items()), flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -280,6 +285,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spread", action="append", default=[], metavar="NAME=V1,V2,…",
                         help="--tune: a keyword of colour_spread.spread and its values "
                              "(repeatable; e.g. length=40,160 edge=3,6)")
+    parser.add_argument("--tune-from", default="colour_photos/train",
+                        help="--tune: training folders, comma-separated")
     parser.add_argument("--strengths", default="0,0.5,0.75,1", help="--tune: reference")
     parser.add_argument("--out", default="benchmarks/results/guided.md")
     parser.add_argument("--sheet", default="benchmarks/results/guided-contact-sheet.jpg")
@@ -293,7 +300,8 @@ def main(argv: list[str] | None = None) -> None:
             return [float(v) for v in text.split(",") if v]
         grid = {name: floats(values) for name, _, values in
                 (item.partition("=") for item in args.spread)}
-        tune(root, nets, args.tune, grid, floats(args.strengths))
+        tune(root, nets, args.tune, grid, floats(args.strengths),
+             tuple(args.tune_from.split(",")))
         return
     sets = {"colour_photos/val": photos(root / "colour_photos/val"),
             f"bsds500/test[:{args.bsds}]": photos(root / "bsds500/test")[: args.bsds],
