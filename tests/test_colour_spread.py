@@ -36,6 +36,25 @@ def test_a_point_keeps_its_value_fills_its_region_and_stops_at_the_edge() -> Non
     assert np.abs(out[0, :, 15:]).max() < 1.0  # not across the edge
 
 
+def test_a_change_of_texture_stops_a_correction_where_lightness_does_not() -> None:
+    # One lightness everywhere; the left half smooth, the right half textured (as a nose
+    # in fur looks on the grid: the same mean L, another standard deviation).
+    L = np.full((20, 30), 50.0, np.float32)
+    texture = np.zeros((20, 30), np.float32)
+    texture[:, 15:] = 8.0
+    target = np.zeros((2, 20, 30), np.float32)
+    mask = np.zeros((20, 30), np.float32)
+    target[:, 10, 3] = (20.0, -10.0)
+    mask[10, 3] = 1.0
+    kept = spread(L, target, mask, length=100.0, offset_prior=NO_OFFSET, texture=texture,
+                  texture_edge=2.0)
+    blind = spread(L, target, mask, length=100.0, offset_prior=NO_OFFSET, texture=texture,
+                   texture_edge=float("inf"))
+    assert kept[0, :, :15].min() > 15.0  # its own smooth region
+    assert np.abs(kept[0, :, 15:]).max() < 1.0  # not into the textured one
+    assert blind[0, :, 15:].min() > 15.0  # which lightness alone does not tell apart
+
+
 def test_length_bounds_the_reach_on_a_flat_image() -> None:
     L = np.full((10, 200), 50.0, np.float32)
     target = np.zeros((1, 10, 200), np.float32)

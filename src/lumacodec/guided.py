@@ -138,16 +138,17 @@ def point_corrections(ab_low: np.ndarray, marks: Sequence[Mark], stride: int
 
 
 def corrections(L_low: np.ndarray, ab_low: np.ndarray, reference: np.ndarray | None,
-                marks: Sequence[Mark]) -> np.ndarray:
+                marks: Sequence[Mark], texture: np.ndarray | None = None) -> np.ndarray:
     """The correction (2, h, w) of one image's network a/b (2, h, w) on its output grid, L
-    (h, w) in [0, 100]: the reference's colours by lightness first, then the points' own
-    colours spread over their regions (:mod:`lumacodec.colour_spread`)."""
+    (h, w) in [0, 100] (``texture``: its standard deviation within each cell): the
+    reference's colours by lightness first, then the points' own colours spread over their
+    regions (:mod:`lumacodec.colour_spread`)."""
     field = np.zeros_like(ab_low)
     if reference is not None and reference[-1] > 0:  # all zeros: no reference
         field += reference_shift(L_low, ab_low, reference)
     if marks:
         target, mask = point_corrections(ab_low + field, marks, LumaColorizer.OUTPUT_STRIDE)
-        field += spread(L_low, target, mask)
+        field += spread(L_low, target, mask, texture=texture)
     return field
 
 
@@ -162,11 +163,13 @@ def predict(net: GuidedColorizer, L_work: torch.Tensor, planes: torch.Tensor,
     ab_low = guided_ab(run_guided(net, L_work, planes, reference), colour)
     guide_low = resize_tensor(L_work, ab_low.shape[-2:])
     if marks or reference is not None:
+        texture = (resize_tensor(L_work.square(), ab_low.shape[-2:]) - guide_low.square()
+                   ).clamp_min(0.0).sqrt() * 100.0
         ab_low = ab_low + torch.from_numpy(np.stack([
             corrections(guide_low[i, 0].float().cpu().numpy() * 100.0,
                         ab_low[i].float().cpu().numpy(),
                         None if reference is None else reference[i].float().cpu().numpy(),
-                        marks if i == 0 else ())
+                        marks if i == 0 else (), texture[i, 0].float().cpu().numpy())
             for i in range(ab_low.shape[0])])).to(ab_low.device, ab_low.dtype)
     return guided_upsample(ab_low, guide_low, L_work if guide is None else guide,
                            GUIDE_RADIUS, GUIDE_EPS)
